@@ -1,0 +1,1 @@
+"""The NumPy-like user API: variables' operators, creation, math, shape, indexing."""

@@ -1,0 +1,136 @@
+"""NumPy-like elementwise functions: arithmetic, math functions, comparisons, ``where``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import dtypes
+from ..errors import SymcTypeError
+from ..graph.node import Node, apply
+from ..ops.elemwise import Cast, Elemwise
+from .convert import as_node, as_nodes
+
+_OPS: dict[str, Elemwise] = {}
+
+
+def elemwise(fn: str, *args: Any) -> Node:
+    """Apply the scalar-table function ``fn`` elementwise, with NumPy broadcasting."""
+    op = _OPS.get(fn)
+    if op is None:
+        op = _OPS[fn] = Elemwise(fn)
+    return apply(op, as_nodes(*args))
+
+
+def _unary(fn: str, doc: str):
+    def f(x: Any) -> Node:
+        return elemwise(fn, x)
+
+    f.__name__ = f.__qualname__ = fn
+    f.__doc__ = doc
+    return f
+
+
+def _binary(fn: str, doc: str, public: str | None = None):
+    def f(x: Any, y: Any) -> Node:
+        return elemwise(fn, x, y)
+
+    f.__name__ = f.__qualname__ = public or fn
+    f.__doc__ = doc
+    return f
+
+
+add = _binary("add", "``x + y``.")
+subtract = _binary("sub", "``x - y``.", "subtract")
+multiply = _binary("mul", "``x * y``.", "multiply")
+true_divide = _binary("truediv", "``x / y``; int / int gives floatX.", "true_divide")
+divide = true_divide
+floor_divide = _binary("floordiv", "``x // y`` (NumPy's sign rules).", "floor_divide")
+mod = _binary("mod", "``x % y`` (result has the sign of ``y``, as in NumPy).")
+power = _binary("pow", "``x ** y``.", "power")
+maximum = _binary("maximum", "Elementwise maximum (NaN propagates).")
+minimum = _binary("minimum", "Elementwise minimum (NaN propagates).")
+arctan2 = _binary("arctan2", "``arctan(y / x)`` with the quadrant of ``(x, y)``.")
+logaddexp = _binary("logaddexp", "``log(exp(x) + exp(y))`` without overflow.")
+hypot = _binary("hypot", "``sqrt(x**2 + y**2)`` without overflow.")
+
+lt = _binary("lt", "``x < y``.")
+le = _binary("le", "``x <= y``.")
+gt = _binary("gt", "``x > y``.")
+ge = _binary("ge", "``x >= y``.")
+eq = _binary("eq", "``x == y`` (elementwise).")
+ne = _binary("ne", "``x != y`` (elementwise).")
+logical_and = _binary("logical_and", "Elementwise ``and`` of booleans.")
+logical_or = _binary("logical_or", "Elementwise ``or`` of booleans.")
+logical_xor = _binary("logical_xor", "Elementwise ``xor`` of booleans.")
+logical_not = _unary("logical_not", "Elementwise ``not``.")
+
+negative = _unary("neg", "``-x``.")
+abs = _unary("abs", "``|x|``; its gradient at 0 is 0.")  # noqa: A001
+sign = _unary("sign", "-1, 0 or 1 (NaN for NaN).")
+square = _unary("square", "``x * x``.")
+exp = _unary("exp", "``e**x``.")
+expm1 = _unary("expm1", "``exp(x) - 1``, accurate near 0.")
+log = _unary("log", "Natural logarithm.")
+log1p = _unary("log1p", "``log(1 + x)``, accurate near 0.")
+log2 = _unary("log2", "Base-2 logarithm.")
+log10 = _unary("log10", "Base-10 logarithm.")
+sqrt = _unary("sqrt", "Square root.")
+sigmoid = _unary("sigmoid", "``1 / (1 + exp(-x))``, computed without overflow.")
+softplus = _unary("softplus", "``log(1 + exp(x))``, computed without overflow.")
+log1mexp = _unary("log1mexp", "``log(1 - exp(x))`` for ``x < 0`` (Mächler's two-branch form).")
+sin = _unary("sin", "Sine.")
+cos = _unary("cos", "Cosine.")
+tan = _unary("tan", "Tangent.")
+arcsin = _unary("arcsin", "Inverse sine.")
+arccos = _unary("arccos", "Inverse cosine.")
+arctan = _unary("arctan", "Inverse tangent.")
+sinh = _unary("sinh", "Hyperbolic sine.")
+cosh = _unary("cosh", "Hyperbolic cosine.")
+tanh = _unary("tanh", "Hyperbolic tangent.")
+erf = _unary("erf", "The error function.")
+erfc = _unary("erfc", "``1 - erf(x)``, accurate for large x.")
+floor = _unary("floor", "Round toward -inf.")
+ceil = _unary("ceil", "Round toward +inf.")
+isnan = _unary("isnan", "True where NaN.")
+isinf = _unary("isinf", "True where +-inf.")
+
+
+def round(x: Any, decimals: int = 0) -> Node:  # noqa: A001
+    """Round half to even, as ``np.round``."""
+    if decimals == 0:
+        return elemwise("round", x)
+    scale = 10.0**decimals
+    return elemwise("round", as_node(x) * scale) / scale
+
+
+def where(condition: Any, x: Any, y: Any) -> Node:
+    """``x`` where ``condition`` holds, else ``y`` (all three broadcast)."""
+    c = as_node(condition)
+    if c.type.dtype != "bool":
+        c = ne(c, 0)
+    a, b = as_nodes(x, y)
+    return elemwise("where", c, a, b)
+
+
+def clip(x: Any, a_min: Any = None, a_max: Any = None) -> Node:
+    """``x`` limited to ``[a_min, a_max]`` (either bound may be None)."""
+    x = as_node(x)
+    if a_min is not None:
+        x = maximum(x, a_min)
+    if a_max is not None:
+        x = minimum(x, a_max)
+    return x
+
+
+def cast(x: Any, dtype: Any) -> Node:
+    """``x`` converted to ``dtype`` (``astype`` semantics); a no-op when already that dtype."""
+    x = as_node(x)
+    dt = dtypes.canonical(dtype)
+    if dt == x.type.dtype:
+        return x
+    return apply(Cast(dt), (x,))
+
+
+def _require_float(name: str, x: Node) -> None:
+    if not dtypes.is_float(x.type.dtype):
+        raise SymcTypeError(f"{name}: needs a floating input, got {x.type.describe()}.")

@@ -1,0 +1,1 @@
+"""Turning graphs into callables: argument checks, backends, updates of shared state."""

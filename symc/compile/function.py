@@ -1,0 +1,254 @@
+"""``symc.function``: compile a graph into a Python callable.
+
+Arguments are checked against the symbolic inputs' types (count, NumPy
+"same_kind" castability, ndim, static lengths); updates of shared variables
+are applied after every output has been computed, so outputs see old values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import dtypes
+from ..config import config
+from ..errors import (
+    SymcBackendUnavailableError,
+    SymcDisconnectedError,
+    SymcInputError,
+    SymcShapeError,
+    SymcTypeError,
+    SymcValueError,
+)
+from ..graph.location import format_location, user_location, with_location
+from ..graph.node import Node
+from ..graph.traverse import inputs_of
+from ..graph.types import format_shape
+from ..ops.leaves import Input, Shared
+from .reference import Plan
+
+
+def _fail(err: Exception, loc) -> Exception:
+    return with_location(err, loc, verb="called at")
+
+
+def _label(i: int, var: Node) -> str:
+    return f"input {i} ({var.name})" if var.name else f"input {i}"
+
+
+def _normalize_updates(updates: Any, loc) -> list[tuple[Node, Node]]:
+    from ..api.convert import as_node
+
+    if updates is None:
+        return []
+    items = list(updates.items()) if isinstance(updates, Mapping) else list(updates)
+    out: list[tuple[Node, Node]] = []
+    seen: set[int] = set()
+    for item in items:
+        try:
+            var, expr = item
+        except (TypeError, ValueError):
+            raise _fail(SymcTypeError(f"function: an update must be a (shared, expression) pair, got {item!r}."), loc) from None
+        if not isinstance(var, Node) or not isinstance(var.op, Shared):
+            raise _fail(SymcTypeError(f"function: can only update shared variables, not {var!r}."), loc)
+        if id(var) in seen:
+            raise _fail(SymcValueError(f"function: shared variable {var.name!r} is updated twice."), loc)
+        seen.add(id(var))
+        expr = as_node(expr, like=var)
+        t, e = var.type, expr.type
+        if not dtypes.can_cast(e.dtype, t.dtype):
+            raise _fail(
+                SymcTypeError(
+                    f"function: the update of shared variable {var.name!r} ({t.describe()}) "
+                    f"has dtype {e.dtype}, which does not cast to {t.dtype}."
+                    + _built(expr)
+                ),
+                loc,
+            )
+        if e.ndim != t.ndim or any(
+            a is not None and b is not None and a != b for a, b in zip(t.shape, e.shape, strict=True)
+        ):
+            raise _fail(
+                SymcShapeError(
+                    f"function: the update of shared variable {var.name!r} ({t.describe()}) "
+                    f"has {e.describe()}." + _built(expr)
+                ),
+                loc,
+            )
+        if e.dtype != t.dtype:
+            from ..api.math import cast
+
+            expr = cast(expr, t.dtype)
+        out.append((var, expr))
+    return out
+
+
+def _built(node: Node) -> str:
+    where = format_location(node.loc)
+    return f"\n  expression built at {where}" if where else ""
+
+
+class Function:
+    """A compiled graph. Call it with arrays; read ``source`` for what it runs."""
+
+    def __init__(self, inputs, outputs, single, updates, backend, loc):
+        self.inputs = inputs
+        self.outputs = outputs
+        self.updates = updates
+        self.backend = backend
+        self._single = single
+        self._loc = loc
+        self._n_out = len(outputs)
+        self._plan = Plan(inputs, outputs + [e for _, e in updates])
+        self._checks = [_arg_check(i, v) for i, v in enumerate(inputs)]
+
+    @property
+    def source(self) -> str:
+        """What this function evaluates; for ``backend="python"``, the graph as text."""
+        from ..graph.printing import dprint_text
+
+        return dprint_text(self.outputs + [e for _, e in self.updates])
+
+    def __call__(self, *args: Any) -> Any:
+        if len(args) != len(self.inputs):
+            names = ", ".join(v.name or f"input {i}" for i, v in enumerate(self.inputs))
+            raise _fail(
+                SymcInputError(
+                    f"function: expected {len(self.inputs)} arguments ({names}), got {len(args)}."
+                    + (f"\n  function built at {format_location(self._loc)}" if self._loc else "")
+                ),
+                user_location(),
+            )
+        values = [check(a) for check, a in zip(self._checks, args, strict=True)]
+        results = self._plan.run(values)
+        outs = [r.copy() if not r.flags.writeable or r.base is not None else r for r in results[: self._n_out]]
+        for (var, _), new in zip(self.updates, results[self._n_out :], strict=True):
+            var.op.container.value = np.array(new, dtype=var.type.dtype)
+        if self._single:
+            return outs[0]
+        return outs
+
+    def export(self, directory: str, name: str = "fn"):
+        """Standalone C for this function (needs the C backend)."""
+        raise SymcBackendUnavailableError(
+            "export: standalone C export needs the C backend, which is not available yet."
+        )
+
+
+def _arg_check(index: int, var: Node):
+    t = var.type
+    want = t.dtype
+    label = _label(index, var)
+
+    def check(arg: Any) -> np.ndarray:
+        arr = arg if isinstance(arg, np.ndarray) else np.asarray(arg)
+        if arr.dtype.name != want:
+            if arr.dtype == object or not dtypes.can_cast(arr.dtype.name, want):
+                raise _fail(
+                    SymcTypeError(
+                        f"function: {label} expects {t.describe()}, got an array of dtype "
+                        f"{arr.dtype} (shape {arr.shape}) that does not cast to {want} "
+                        f"under NumPy's same_kind rule."
+                    ),
+                    user_location(),
+                )
+            arr = arr.astype(want)
+        if arr.ndim != t.ndim:
+            raise _fail(
+                SymcShapeError(
+                    f"function: {label} expects {t.ndim} dimensions ({t.describe()}), "
+                    f"got shape {arr.shape} ({arr.dtype})."
+                ),
+                user_location(),
+            )
+        for a, (s, d) in enumerate(zip(t.shape, arr.shape, strict=True)):
+            if s is not None and s != d:
+                raise _fail(
+                    SymcShapeError(
+                        f"function: {label} expects {t.describe()}, got shape {arr.shape} "
+                        f"({arr.dtype}): axis {a} has length {d}, not {s}."
+                    ),
+                    user_location(),
+                )
+        return arr
+
+    return check
+
+
+def function(
+    inputs: Sequence[Node],
+    outputs: Node | Sequence[Node],
+    updates: Any = None,
+    backend: str | None = None,
+    on_unused_input: str = "raise",
+) -> Function:
+    """Compile ``outputs`` as a function of ``inputs``.
+
+    Args:
+        inputs: symbolic inputs (``sc.scalar``, ``sc.vector``, ...), in call order.
+        outputs: a node (the call returns an array) or a list (it returns a list).
+        updates: ``[(shared, new_value_expr), ...]`` or a dict, applied after each call.
+        backend: "python" (reference), "c" or "cuda"; default ``config.backend``.
+        on_unused_input: "raise" (default) or "ignore" for inputs the outputs don't use.
+
+    >>> f = sc.function([x], x * 2, backend="python"); f(3.0)
+    """
+    from ..api.convert import as_node
+
+    loc = user_location()
+    backend = backend or config.backend
+    if backend not in ("python", "c", "cuda"):
+        raise _fail(SymcValueError(f"function: unknown backend {backend!r} (python, c, cuda)."), loc)
+    if backend != "python":
+        raise _fail(
+            SymcBackendUnavailableError(
+                f"function: backend={backend!r} is not available yet in this version of symc; "
+                f"use backend='python'."
+            ),
+            loc,
+        )
+    if isinstance(inputs, Node):
+        inputs = [inputs]
+    inputs = list(inputs)
+    single = isinstance(outputs, Node) or not isinstance(outputs, (list, tuple))
+    outs = [as_node(o) for o in ([outputs] if single else list(outputs))]
+    seen: set[int] = set()
+    for i, v in enumerate(inputs):
+        if not isinstance(v, Node) or not isinstance(v.op, Input):
+            kind = "a shared variable" if isinstance(v, Node) and isinstance(v.op, Shared) else repr(v)
+            raise _fail(
+                SymcInputError(
+                    f"function: input {i} must be a symbolic input (sc.scalar, sc.vector, ...), "
+                    f"got {kind}."
+                ),
+                loc,
+            )
+        if id(v) in seen:
+            raise _fail(SymcInputError(f"function: {_label(i, v)} is listed twice."), loc)
+        seen.add(id(v))
+    upd = _normalize_updates(updates, loc)
+    needed = inputs_of(outs + [e for _, e in upd])
+    for leaf in needed:
+        if isinstance(leaf.op, Input) and id(leaf) not in seen:
+            raise _fail(
+                SymcInputError(
+                    f"function: the outputs depend on {leaf.name or 'an unnamed input'} "
+                    f"({leaf.type.describe()}), which is not among the inputs."
+                    + (f"\n  that input was built at {format_location(leaf.loc)}" if leaf.loc else "")
+                ),
+                loc,
+            )
+    if on_unused_input == "raise":
+        used = {id(n) for n in needed}
+        for i, v in enumerate(inputs):
+            if id(v) not in used:
+                raise _fail(
+                    SymcDisconnectedError(
+                        f"function: {_label(i, v)} of {v.type.describe()} is not used by the "
+                        f"outputs; pass on_unused_input='ignore' to allow it."
+                    ),
+                    loc,
+                )
+    return Function(inputs, outs, single, upd, backend, loc)

@@ -1,0 +1,1 @@
+"""The graph: immutable, interned nodes; their types; traversal; printing."""

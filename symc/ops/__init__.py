@@ -1,0 +1,1 @@
+"""Ops: frozen dataclasses whose fields are parameters and whose methods are rules."""

@@ -1,0 +1,92 @@
+"""``Elemwise``: one row of the scalar table mapped over broadcast arrays, and ``Cast``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import dtypes
+from ..errors import SymcTypeError
+from ..graph.types import TensorType, broadcast_shapes
+from .base import Op
+from .scalar_table import ROWS, numpy_result_dtype
+
+
+@dataclass(frozen=True)
+class Elemwise(Op):
+    """Apply the scalar function ``fn`` (a row of ``scalar_table.ROWS``) elementwise."""
+
+    fn: str
+    elementwise = True
+
+    @property
+    def row(self):
+        return ROWS[self.fn]
+
+    @property
+    def name(self) -> str:
+        return self.fn
+
+    def label(self) -> str:
+        return self.fn
+
+    def infer(self, *types: TensorType) -> TensorType:
+        row = self.row
+        if len(types) != row.arity:
+            raise SymcTypeError(f"{self.fn}: takes {row.arity} inputs, got {len(types)}.")
+        shape = broadcast_shapes(*(t.shape for t in types), op=self.fn)
+        ins = tuple(t.dtype for t in types)
+        if self.fn == "where" and ins[0] != "bool":
+            raise SymcTypeError(f"where: the condition must be bool, got {ins[0]}.")
+        if row.kind == "bool":
+            out = "bool"
+        else:
+            try:
+                out = numpy_result_dtype(self.fn, ins)
+            except TypeError:
+                listed = ", ".join(ins)
+                raise SymcTypeError(
+                    f"{self.fn}: not defined for dtypes ({listed}) (NumPy refuses them too)."
+                ) from None
+            if row.kind == "float" and not any(dtypes.is_float(d) for d in ins):
+                out = dtypes.config.floatX
+        return TensorType(out, shape)
+
+    def impl(self, *values: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return np.asarray(self.row.impl(*values))
+
+    def pullback(self, inputs, out, g):
+        row = self.row
+        if row.deriv is None:
+            return [None] * len(inputs)
+        grads = row.deriv(inputs, out, g)
+        return [
+            None if gi is None or not dtypes.is_differentiable(x.type.dtype) else gi
+            for x, gi in zip(inputs, grads, strict=True)
+        ]
+
+
+@dataclass(frozen=True)
+class Cast(Op):
+    """Convert to ``dtype`` (NumPy ``astype`` semantics: truncation toward zero for ints)."""
+
+    dtype: str
+    elementwise = True
+
+    def label(self) -> str:
+        return f"cast{{{self.dtype}}}"
+
+    def infer(self, x: TensorType) -> TensorType:
+        return TensorType(self.dtype, x.shape)
+
+    def impl(self, x: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return np.asarray(x).astype(self.dtype)
+
+    def pullback(self, inputs, out, g):
+        (x,) = inputs
+        if not dtypes.is_differentiable(x.type.dtype) or not dtypes.is_differentiable(self.dtype):
+            return [None]
+        return [g]
