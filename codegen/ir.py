@@ -33,7 +33,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from functools import cached_property
-from typing import Union
 
 from codegen import scalar_fns
 
@@ -129,7 +128,7 @@ class IOp(_Node):
     b: Dim
 
 
-Dim = Union[int, Shape, Stride, IOp]
+Dim = int | Shape | Stride | IOp
 
 
 def bcast(*dims: Dim) -> Dim:
@@ -224,7 +223,7 @@ class Select(_Node):
         return self.a.dtype
 
 
-ScalarExpr = Union[Load, Const, Index, Cast, Call, Select]
+ScalarExpr = Load | Const | Index | Cast | Call | Select
 
 
 # --- statements ---------------------------------------------------------
@@ -295,7 +294,7 @@ class Gemm(_Node):
     beta: float = 0.0
 
 
-Stmt = Union[Elementwise, Reduce, Gemm]
+Stmt = Elementwise | Reduce | Gemm
 
 
 @dataclass(frozen=True, eq=False)

@@ -92,32 +92,76 @@ FUNCTIONS.update(
         "mul": _all(("infix", "*", 3), kinds="fiu"),
         "neg": _all(("prefix", "-", 2), arity=1, kinds="fiu"),
         "square": _all(("helper", "square"), arity=1, kinds="fiu"),
-        "floordiv": Fn(2, "same", {"f": ("helper", "floordiv"), "i": ("helper", "ifloordiv"),
-                                   "u": ("helper", "ufloordiv")}),
-        "mod": Fn(2, "same", {"f": ("helper", "mod"), "i": ("helper", "imod"),
-                              "u": ("helper", "umod")}),
-        "pow": Fn(2, "same", {"f": ("libm", "pow"), "i": ("helper", "ipow"),
-                              "u": ("helper", "ipow")}),
-        "maximum": Fn(2, "same", {"f": ("helper", "maximum"), "i": ("helper", "imaximum"),
-                                  "u": ("helper", "imaximum"), "b": ("helper", "imaximum")}),
-        "minimum": Fn(2, "same", {"f": ("helper", "minimum"), "i": ("helper", "iminimum"),
-                                  "u": ("helper", "iminimum"), "b": ("helper", "iminimum")}),
-        "abs": Fn(1, "same", {"f": ("libm", "fabs"), "i": ("helper", "iabs"),
-                              "u": ("identity",), "b": ("identity",)}),
-        "sign": Fn(1, "same", {"f": ("helper", "sign"), "i": ("helper", "isign"),
-                               "u": ("helper", "usign")}),
+        "floordiv": Fn(
+            2,
+            "same",
+            {
+                "f": ("helper", "floordiv"),
+                "i": ("helper", "ifloordiv"),
+                "u": ("helper", "ufloordiv"),
+            },
+        ),
+        "mod": Fn(
+            2, "same", {"f": ("helper", "mod"), "i": ("helper", "imod"), "u": ("helper", "umod")}
+        ),
+        "pow": Fn(
+            2, "same", {"f": ("libm", "pow"), "i": ("helper", "ipow"), "u": ("helper", "ipow")}
+        ),
+        "maximum": Fn(
+            2,
+            "same",
+            {
+                "f": ("helper", "maximum"),
+                "i": ("helper", "imaximum"),
+                "u": ("helper", "imaximum"),
+                "b": ("helper", "imaximum"),
+            },
+        ),
+        "minimum": Fn(
+            2,
+            "same",
+            {
+                "f": ("helper", "minimum"),
+                "i": ("helper", "iminimum"),
+                "u": ("helper", "iminimum"),
+                "b": ("helper", "iminimum"),
+            },
+        ),
+        "abs": Fn(
+            1,
+            "same",
+            {
+                "f": ("libm", "fabs"),
+                "i": ("helper", "iabs"),
+                "u": ("identity",),
+                "b": ("identity",),
+            },
+        ),
+        "sign": Fn(
+            1, "same", {"f": ("helper", "sign"), "i": ("helper", "isign"), "u": ("helper", "usign")}
+        ),
         "floor": Fn(1, "same", {"f": ("libm", "floor"), "i": ("identity",), "u": ("identity",)}),
         "ceil": Fn(1, "same", {"f": ("libm", "ceil"), "i": ("identity",), "u": ("identity",)}),
         "trunc": Fn(1, "same", {"f": ("libm", "trunc"), "i": ("identity",), "u": ("identity",)}),
         # np.round rounds half to even: nearbyint does so under the default rounding mode.
-        "round": Fn(1, "same", {"f": ("libm", "nearbyint"), "i": ("identity",),
-                                "u": ("identity",)}),
-        "isnan": Fn(1, "bool", {"f": ("generic", "isnan"), "i": ("const", 0), "u": ("const", 0),
-                                "b": ("const", 0)}),
-        "isinf": Fn(1, "bool", {"f": ("generic", "isinf"), "i": ("const", 0), "u": ("const", 0),
-                                "b": ("const", 0)}),
-        "isfinite": Fn(1, "bool", {"f": ("generic", "isfinite"), "i": ("const", 1),
-                                   "u": ("const", 1), "b": ("const", 1)}),
+        "round": Fn(
+            1, "same", {"f": ("libm", "nearbyint"), "i": ("identity",), "u": ("identity",)}
+        ),
+        "isnan": Fn(
+            1,
+            "bool",
+            {"f": ("generic", "isnan"), "i": ("const", 0), "u": ("const", 0), "b": ("const", 0)},
+        ),
+        "isinf": Fn(
+            1,
+            "bool",
+            {"f": ("generic", "isinf"), "i": ("const", 0), "u": ("const", 0), "b": ("const", 0)},
+        ),
+        "isfinite": Fn(
+            1,
+            "bool",
+            {"f": ("generic", "isfinite"), "i": ("const", 1), "u": ("const", 1), "b": ("const", 1)},
+        ),
         "eq": _all(("infix", "==", 7), "bool"),
         "ne": _all(("infix", "!=", 7), "bool"),
         "lt": _all(("infix", "<", 6), "bool"),
@@ -131,8 +175,9 @@ FUNCTIONS.update(
         "bitwise_and": _all(("infix", "&", 8), kinds="iub"),
         "bitwise_or": _all(("infix", "|", 10), kinds="iub"),
         "bitwise_xor": _all(("infix", "^", 9), kinds="iub"),
-        "invert": Fn(1, "same", {"i": ("prefix", "~", 2), "u": ("prefix", "~", 2),
-                                 "b": ("prefix", "!", 2)}),
+        "invert": Fn(
+            1, "same", {"i": ("prefix", "~", 2), "u": ("prefix", "~", 2), "b": ("prefix", "!", 2)}
+        ),
     }
 )
 

@@ -31,7 +31,7 @@ TAGS = {
 _UNSIGNED = {"int64": "uint64_t", "uint64": "uint64_t"}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sections() -> dict:
     """Map section name -> (dependencies, text), read once from the runtime headers."""
     out: dict = {}

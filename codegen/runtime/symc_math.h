@@ -130,26 +130,26 @@ static inline $T symc_ipow_$S($T a, $T b)
 //@@ maximum
 static inline $T symc_maximum_$S($T a, $T b)
 {
-    /* NaN in either argument propagates, as in np.maximum */
-    return (a >= b || isnan(a)) ? a : b;
+    /* NaN in either argument propagates and ties return b, as in np.maximum */
+    return (a > b || isnan(a)) ? a : b;
 }
 
 //@@ minimum
 static inline $T symc_minimum_$S($T a, $T b)
 {
-    return (a <= b || isnan(a)) ? a : b;
+    return (a < b || isnan(a)) ? a : b;
 }
 
 //@@ imaximum
 static inline $T symc_imaximum_$S($T a, $T b)
 {
-    return a >= b ? a : b;
+    return a > b ? a : b;
 }
 
 //@@ iminimum
 static inline $T symc_iminimum_$S($T a, $T b)
 {
-    return a <= b ? a : b;
+    return a < b ? a : b;
 }
 
 //@@ iabs

@@ -1,0 +1,222 @@
+"""Loop nests for the C emitter: elementwise, reduction and GEMM statements.
+
+Elementwise statements get two paths chosen at run time: a flat loop the
+compiler can vectorize when every operand is C-contiguous (or a compile-time
+scalar), and a general nest over arbitrary element strides (zero and
+negative included). OpenMP pragmas are guarded by ``_OPENMP`` so the same
+source compiles without it; the ``if(parallel: ...)`` clause keeps small
+loops on one thread.
+"""
+
+from __future__ import annotations
+
+from codegen import abi, templates
+from codegen.ir import DTYPES, Elementwise, Gemm, Index, Reduce, View, default_acc_dtype
+from codegen.printer import _topo, c_type, literal
+
+_LIMITS = {
+    "int64": ("INT64_MIN", "INT64_MAX"),
+    "int32": ("INT32_MIN", "INT32_MAX"),
+    "int16": ("INT16_MIN", "INT16_MAX"),
+    "int8": ("INT8_MIN", "INT8_MAX"),
+    "uint64": ("0", "UINT64_MAX"),
+    "uint32": ("0", "UINT32_MAX"),
+    "uint16": ("0", "UINT16_MAX"),
+    "uint8": ("0", "UINT8_MAX"),
+    "bool": ("0", "1"),
+    "float64": ("(-(double)INFINITY)", "((double)INFINITY)"),
+    "float32": ("(-INFINITY)", "INFINITY"),
+}
+
+
+def _static_scalar(view: View) -> bool:
+    return all(isinstance(s, int) and not isinstance(s, bool) and s == 0 for s in view.strides)
+
+
+class LoopWriter:
+    """Writes the C block of one statement; ``em`` is the program emitter (names, dims)."""
+
+    def __init__(self, em, threshold: int, simd: bool):
+        self.em = em
+        self.threshold = threshold
+        self.simd = simd
+
+    def _omp(self, cond: str, simd: bool = False) -> list:
+        kind = "parallel for simd" if simd else "parallel for"
+        out = [
+            "#ifdef _OPENMP",
+            f"#pragma omp {kind} schedule(static) num_threads(symc_nt) if(parallel: {cond})",
+        ]
+        if simd:
+            out += ["#else", "#pragma omp simd"]
+        return out + ["#endif"]
+
+    def _prologue(self, shape: tuple, views: list) -> list:
+        em = self.em
+        out = [f"    const int64_t n{j} = {em.dim(d)};" for j, d in enumerate(shape)]
+        size = " * ".join(f"n{j}" for j in range(len(shape))) or "INT64_C(1)"
+        out.append(f"    const int64_t size = {size};")
+        out.append("    (void)size;")
+        for k, v in enumerate(views):
+            const = "const " if v.buffer.role == "input" else ""
+            off = "" if v.offset == 0 else f" + {em.dim(v.offset)}"
+            out.append(f"    {const}{c_type(v.buffer.dtype)} *p{k} = {em.names[v.buffer]}{off};")
+            for j, s in enumerate(v.strides):
+                out.append(f"    const int64_t p{k}_s{j} = {em.dim(s)};")
+        return out
+
+    def _offsets(self, views: list, axis: int, level: int, var: str) -> list:
+        """Offsets of every view at loop ``level`` (walking array ``axis``)."""
+        out = []
+        for k in range(len(views)):
+            base = f"o{k}_{level - 1} + " if level else ""
+            out.append(f"const int64_t o{k}_{level} = {base}{var} * p{k}_s{axis};")
+        return out
+
+    # -- elementwise --------------------------------------------------------
+
+    def elementwise(self, st: Elementwise) -> list:
+        nd = len(st.shape)
+        nops = len(st.operands)
+        views = list(st.operands) + [s.dest for s in st.stores]
+        out = ["{"] + self._prologue(st.shape, views)
+        roots = [s.value for s in st.stores]
+
+        def body(at) -> list:
+            lines, exprs = self.em.printer.block(roots, lambda k: at(k), lambda axis: f"i{axis}")
+            return lines + [f"{at(nops + j)} = {e};" for j, e in enumerate(exprs)]
+
+        if nd == 0:
+            return out + ["    " + line for line in body(lambda k: f"p{k}[0]")] + ["}"]
+        uses_index = any(isinstance(n, Index) for n in _topo(roots)[0])
+        strided = self._strided(st.shape, views, body)
+        if uses_index:
+            return out + strided + ["}"]
+        conds = []
+        if nd > 1:
+            out.append(
+                f"    const int64_t shp[{nd}] = {{{', '.join(f'n{j}' for j in range(nd))}}};"
+            )
+        for k, v in enumerate(views):
+            if k < nops and _static_scalar(v):
+                continue
+            if nd == 1:
+                conds.append(f"(n0 <= 1 || p{k}_s0 == 1)")
+            else:
+                st_arr = ", ".join(f"p{k}_s{j}" for j in range(nd))
+                out.append(f"    const int64_t p{k}_st[{nd}] = {{{st_arr}}};")
+                conds.append(f"{self.em.printer.need('is_contig', None)}({nd}, shp, p{k}_st)")
+        flat = body(lambda k: f"p{k}[0]" if k < nops and _static_scalar(views[k]) else f"p{k}[i]")
+        out.append(f"    if ({' && '.join(conds) or '1'}) {{")
+        out += self._omp(f"size > {self.threshold}", simd=True)
+        out.append("        for (int64_t i = 0; i < size; ++i) {")
+        out += ["            " + line for line in flat]
+        out += ["        }", "    } else {"]
+        out += ["    " + line if not line.startswith("#") else line for line in strided]
+        return out + ["    }", "}"]
+
+    def _strided(self, shape: tuple, views: list, body) -> list:
+        nd = len(shape)
+        out = self._omp(f"size > {self.threshold}")
+        for j in range(nd):
+            ind = "    " * (j + 1)
+            out.append(f"{ind}for (int64_t i{j} = 0; i{j} < n{j}; ++i{j}) {{")
+            out += [ind + "    " + line for line in self._offsets(views, j, j, f"i{j}")]
+        ind = "    " * (nd + 1)
+        out += [ind + line for line in body(lambda k: f"p{k}[o{k}_{nd - 1}]")]
+        for j in reversed(range(nd)):
+            out.append("    " * (j + 1) + "}")
+        return out
+
+    # -- reductions ---------------------------------------------------------
+
+    def reduce(self, st: Reduce) -> list:
+        nd = len(st.shape)
+        kept = [a for a in range(nd) if a not in st.axes]
+        red = sorted(st.axes)
+        order = kept + red
+        views = list(st.operands) + [st.dest]
+        nops = len(st.operands)
+        acc_t = st.acc_dtype or default_acc_dtype(st.op, st.value.dtype)
+        out_t = st.dest.buffer.dtype
+        is_float = DTYPES[acc_t][2] == "f"
+        arg = st.op.startswith("arg")
+        out = ["{"] + self._prologue(st.shape, views)
+        rsize = " * ".join(f"n{a}" for a in red) or "INT64_C(1)"
+        ksize = " * ".join(f"n{a}" for a in kept) or "INT64_C(1)"
+        if st.op not in ("sum", "prod"):
+            out.append(
+                f"    if ({rsize} == 0 && {ksize} > 0) "
+                f"{{ status = {abi.ERR_EMPTY_REDUCTION}; goto done; }}"
+            )
+        if kept:
+            out += self._omp(f"size > {self.threshold}")
+        load = (lambda k: f"p{k}[o{k}_{nd - 1}]") if nd else (lambda k: f"p{k}[0]")
+        lines, (expr,) = self.em.printer.block([st.value], load, lambda axis: f"i{axis}")
+        init = {"sum": literal(0, acc_t), "prod": literal(1, acc_t)}.get(st.op)
+        if init is None:
+            lo, hi = _LIMITS[acc_t]
+            init = lo if st.op in ("max", "argmax") else hi
+        if st.op in ("max", "argmax"):
+            # a NaN, once met, sticks: NumPy's max and argmax propagate the first NaN
+            better = "!(v <= acc) && acc == acc" if is_float else "v > acc"
+        else:
+            better = "!(v >= acc) && acc == acc" if is_float else "v < acc"
+        update = {"sum": "acc += v;", "prod": "acc *= v;"}.get(st.op)
+        if update is None:
+            update = f"if ({better}) {{ acc = v;{' best = pos;' if arg else ''} }}"
+        if arg:
+            update += " ++pos;"
+        start = [f"{c_type(acc_t)} acc = {init};"] + (["int64_t best = 0, pos = 0;"] if arg else [])
+        value = "best" if arg else f"({c_type(out_t)})acc"
+        store = f"p{nops}[{f'o{nops}_{len(kept) - 1}' if kept else '0'}] = {value};"
+        body = []
+        for level, axis in enumerate(order):
+            ind = "    " * (level + 1)
+            if level == len(kept):  # entering the reduced loops: start an accumulator
+                body += [ind + ln for ln in start]
+                if self.simd and is_float and st.op in ("sum", "prod") and len(red) == 1:
+                    body.append(f"#pragma omp simd reduction({'+' if st.op == 'sum' else '*'}:acc)")
+            body.append(f"{ind}for (int64_t i{axis} = 0; i{axis} < n{axis}; ++i{axis}) {{")
+            body += [ind + "    " + ln for ln in self._offsets(views, axis, level, f"i{axis}")]
+        ind = "    " * (nd + 1)
+        if not red:
+            body += [ind + ln for ln in start]
+        body += [ind + ln for ln in lines]
+        body.append(f"{ind}const {c_type(acc_t)} v = ({c_type(acc_t)})({expr});")
+        body.append(ind + update)
+        if not red:
+            body.append(ind + store)
+        for level in reversed(range(nd)):
+            body.append("    " * (level + 1) + "}")
+            if red and level == len(kept):
+                body.append("    " * (level + 1) + store)
+        return out + body + ["}"]
+
+    # -- GEMM ---------------------------------------------------------------
+
+    def gemm(self, st: Gemm) -> list:
+        em = self.em
+        dtype = st.c.buffer.dtype
+        section = "gemm" if DTYPES[dtype][2] == "f" else "igemm"
+        em.printer.need(section, dtype)
+        fn = templates.helper_name("gemm", dtype)  # both sections define symc_gemm_<tag>
+        out = ["{"]
+        for name, d in (("m", st.m), ("n", st.n), ("k", st.k), ("nb", st.batch)):
+            out.append(f"    const int64_t {name} = {em.dim(d)};")
+        for tag, v in (("a", st.a), ("b", st.b), ("c", st.c)):
+            const = "const " if v.buffer.role == "input" else ""
+            off = "" if v.offset == 0 else f" + {em.dim(v.offset)}"
+            out.append(f"    {const}{c_type(dtype)} *{tag} = {em.names[v.buffer]}{off};")
+            for j, s in enumerate(v.strides):
+                out.append(f"    const int64_t {tag}_s{j} = {em.dim(s)};")
+        alpha, beta = literal(st.alpha, dtype), literal(st.beta, dtype)
+        out += [
+            "    for (int64_t bi = 0; bi < nb; ++bi) {",
+            f"        status = {fn}(m, n, k, a + bi * a_s0, a_s1, a_s2, b + bi * b_s0, b_s1, "
+            f"b_s2, c + bi * c_s0, c_s1, c_s2, {alpha}, {beta});",
+            "        if (status) goto done;",
+            "    }",
+            "}",
+        ]
+        return out

@@ -1,0 +1,256 @@
+/*
+ * symc call shim: a fixed CPython extension, compiled once per Python and
+ * NumPy version (see codegen/shim.py), that calls a generated kernel's plain
+ * C entry points (codegen/abi.py) from Python at low overhead.
+ *
+ * Kernel(run_addr, shapes_addr, in_types, in_ndims, out_types, out_ndims,
+ *        keepalive, on_error, nthreads, single, gil_threshold)
+ * is a callable taking the inputs positionally (vectorcall, no tuple):
+ * it checks each argument's dtype and ndim (converting other objects with
+ * NumPy's safe casting), passes pointers, shapes and element strides,
+ * allocates the C-contiguous outputs with the shapes the kernel computes,
+ * and returns them (one array when single is true, else a list).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+#include <numpy/arrayobject.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MAX_ARGS 64
+#define MAX_DIMS 1024
+
+typedef int32_t (*run_fn)(void *const *, const int64_t *, const int64_t *, int32_t);
+typedef int32_t (*shapes_fn)(const int64_t *, int64_t *);
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    run_fn run;
+    shapes_fn shapes;
+    int nin, nout, in_dims, out_dims;
+    int in_type[MAX_ARGS], in_ndim[MAX_ARGS];
+    int out_type[MAX_ARGS], out_ndim[MAX_ARGS];
+    int nthreads, single;
+    Py_ssize_t gil_threshold;
+    PyObject *keepalive;
+    PyObject *on_error;
+} KernelObject;
+
+static int
+fill_ints(PyObject *seq, int *dst, int *count, const char *what)
+{
+    PyObject *fast = PySequence_Fast(seq, what);
+    if (!fast) return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    if (n > MAX_ARGS) {
+        Py_DECREF(fast);
+        PyErr_Format(PyExc_ValueError, "too many %s (at most %d)", what, MAX_ARGS);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; ++i) {
+        long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(fast, i));
+        if (v == -1 && PyErr_Occurred()) { Py_DECREF(fast); return -1; }
+        dst[i] = (int)v;
+    }
+    Py_DECREF(fast);
+    *count = (int)n;
+    return 0;
+}
+
+static PyObject *kernel_vectorcall(PyObject *, PyObject *const *, size_t, PyObject *);
+
+static int
+kernel_init(KernelObject *self, PyObject *args, PyObject *kwds)
+{
+    unsigned long long run_addr, shapes_addr;
+    PyObject *it, *in_nd, *ot, *out_nd, *keepalive, *on_error;
+    int nthreads, single;
+    Py_ssize_t gil_threshold;
+    if (!PyArg_ParseTuple(args, "KKOOOOOOiin", &run_addr, &shapes_addr, &it, &in_nd, &ot,
+                          &out_nd, &keepalive, &on_error, &nthreads, &single, &gil_threshold))
+        return -1;
+    int n1, n2, n3, n4;
+    if (fill_ints(it, self->in_type, &n1, "input types") < 0 ||
+        fill_ints(in_nd, self->in_ndim, &n2, "input ndims") < 0 ||
+        fill_ints(ot, self->out_type, &n3, "output types") < 0 ||
+        fill_ints(out_nd, self->out_ndim, &n4, "output ndims") < 0)
+        return -1;
+    if (n1 != n2 || n3 != n4) {
+        PyErr_SetString(PyExc_ValueError, "types and ndims differ in length");
+        return -1;
+    }
+    self->nin = n1;
+    self->nout = n3;
+    self->in_dims = self->out_dims = 0;
+    for (int i = 0; i < n1; ++i) self->in_dims += self->in_ndim[i];
+    for (int i = 0; i < n3; ++i) self->out_dims += self->out_ndim[i];
+    if (self->in_dims + self->out_dims > MAX_DIMS) {
+        PyErr_SetString(PyExc_ValueError, "too many dimensions in total");
+        return -1;
+    }
+    self->run = (run_fn)(uintptr_t)run_addr;
+    self->shapes = (shapes_fn)(uintptr_t)shapes_addr;
+    self->nthreads = nthreads;
+    self->single = single;
+    self->gil_threshold = gil_threshold;
+    Py_INCREF(keepalive);
+    Py_XSETREF(self->keepalive, keepalive);
+    Py_INCREF(on_error);
+    Py_XSETREF(self->on_error, on_error);
+    self->vectorcall = kernel_vectorcall;
+    return 0;
+}
+
+static void
+kernel_dealloc(KernelObject *self)
+{
+    Py_XDECREF(self->keepalive);
+    Py_XDECREF(self->on_error);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int
+report(KernelObject *self, int32_t status)
+{
+    /* on_error(status) raises the exception the caller wants */
+    PyObject *r = PyObject_CallFunction(self->on_error, "i", (int)status);
+    Py_XDECREF(r);
+    if (!PyErr_Occurred())
+        PyErr_Format(PyExc_RuntimeError, "compiled kernel failed with status %d", (int)status);
+    return -1;
+}
+
+/* Borrow `obj` when it already is a usable array, else convert it (new reference in *owned). */
+static PyArrayObject *
+as_input(PyObject *obj, int type, int ndim, int index, PyObject **owned)
+{
+    *owned = NULL;
+    if (PyArray_CheckExact(obj)) {
+        PyArrayObject *a = (PyArrayObject *)obj;
+        if (PyArray_TYPE(a) == type && PyArray_NDIM(a) == ndim && PyArray_ISALIGNED(a) &&
+            PyArray_ISNOTSWAPPED(a)) {
+            npy_intp item = PyArray_ITEMSIZE(a);
+            int ok = 1;
+            for (int d = 0; d < ndim; ++d)
+                if (PyArray_STRIDE(a, d) % item) ok = 0;
+            if (ok) return a;
+        }
+    }
+    PyArray_Descr *descr = PyArray_DescrFromType(type);
+    PyObject *conv = PyArray_FromAny(obj, descr, 0, 0, NPY_ARRAY_CARRAY_RO, NULL);
+    if (!conv) return NULL;
+    if (PyArray_NDIM((PyArrayObject *)conv) != ndim) {
+        PyErr_Format(PyExc_ValueError, "argument %d must have %d dimensions, got %d", index,
+                     ndim, PyArray_NDIM((PyArrayObject *)conv));
+        Py_DECREF(conv);
+        return NULL;
+    }
+    *owned = conv;
+    return (PyArrayObject *)conv;
+}
+
+static PyObject *
+kernel_vectorcall(PyObject *self_, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    KernelObject *self = (KernelObject *)self_;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (kwnames && PyTuple_GET_SIZE(kwnames)) {
+        PyErr_SetString(PyExc_TypeError, "compiled functions take positional arguments only");
+        return NULL;
+    }
+    if (nargs != self->nin) {
+        PyErr_Format(PyExc_TypeError, "expected %d arguments, got %zd", self->nin, nargs);
+        return NULL;
+    }
+    void *data[2 * MAX_ARGS];
+    int64_t shapes[MAX_DIMS], strides[MAX_DIMS];
+    PyObject *owned[MAX_ARGS];
+    PyObject *outs[MAX_ARGS];
+    PyObject *result = NULL;
+    int nowned = 0, nouts = 0, pos = 0;
+    npy_intp work = 0;
+    for (int i = 0; i < self->nin; ++i) {
+        PyObject *own;
+        PyArrayObject *a = as_input(args[i], self->in_type[i], self->in_ndim[i], i, &own);
+        if (!a) goto fail;
+        if (own) owned[nowned++] = own;
+        const npy_intp item = PyArray_ITEMSIZE(a);
+        data[i] = PyArray_DATA(a);
+        for (int d = 0; d < self->in_ndim[i]; ++d, ++pos) {
+            shapes[pos] = PyArray_DIM(a, d);
+            strides[pos] = PyArray_STRIDE(a, d) / item;
+        }
+        if (PyArray_SIZE(a) > work) work = PyArray_SIZE(a);
+    }
+    int32_t status = self->shapes(shapes, shapes + self->in_dims);
+    if (status) { report(self, status); goto fail; }
+    for (int j = 0; j < self->nout; ++j) {
+        int nd = self->out_ndim[j];
+        npy_intp dims[NPY_MAXDIMS];
+        for (int d = 0; d < nd; ++d) dims[d] = (npy_intp)shapes[pos + d];
+        PyObject *o = PyArray_SimpleNew(nd, dims, self->out_type[j]);
+        if (!o) goto fail;
+        outs[nouts++] = o;
+        PyArrayObject *a = (PyArrayObject *)o;
+        const npy_intp item = PyArray_ITEMSIZE(a);
+        data[self->nin + j] = PyArray_DATA(a);
+        for (int d = 0; d < nd; ++d, ++pos) strides[pos] = PyArray_STRIDE(a, d) / item;
+        if (PyArray_SIZE(a) > work) work = PyArray_SIZE(a);
+    }
+    if (work >= self->gil_threshold) {
+        Py_BEGIN_ALLOW_THREADS
+        status = self->run(data, shapes, strides, self->nthreads);
+        Py_END_ALLOW_THREADS
+    } else {
+        status = self->run(data, shapes, strides, self->nthreads);
+    }
+    if (status) { report(self, status); goto fail; }
+    if (self->single && nouts == 1) {
+        result = outs[0];
+        nouts = 0;
+    } else {
+        result = PyList_New(nouts);
+        if (!result) goto fail;
+        for (int j = 0; j < nouts; ++j) PyList_SET_ITEM(result, j, outs[j]);
+        nouts = 0;
+    }
+fail:
+    for (int j = 0; j < nouts; ++j) Py_DECREF(outs[j]);
+    for (int i = 0; i < nowned; ++i) Py_DECREF(owned[i]);
+    return result;
+}
+
+static PyTypeObject KernelType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "_symc_shim.Kernel",
+    .tp_doc = "A compiled symc kernel callable with NumPy arrays.",
+    .tp_basicsize = sizeof(KernelObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)kernel_init,
+    .tp_dealloc = (destructor)kernel_dealloc,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(KernelObject, vectorcall),
+};
+
+static struct PyModuleDef shim_module = {
+    PyModuleDef_HEAD_INIT, "_symc_shim", "symc's fixed call shim.", -1, NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__symc_shim(void)
+{
+    import_array();
+    if (PyType_Ready(&KernelType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&shim_module);
+    if (!m) return NULL;
+    Py_INCREF(&KernelType);
+    if (PyModule_AddObject(m, "Kernel", (PyObject *)&KernelType) < 0) {
+        Py_DECREF(&KernelType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

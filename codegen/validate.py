@@ -1,0 +1,134 @@
+"""Structural checks on a kernel IR program, run before rendering."""
+
+from __future__ import annotations
+
+from codegen.errors import IRError
+from codegen.ir import (
+    DTYPES,
+    REDUCE_OPS,
+    Buffer,
+    Elementwise,
+    Gemm,
+    IOp,
+    Load,
+    Program,
+    Reduce,
+    Shape,
+    Stride,
+    View,
+)
+from codegen.printer import _topo
+
+
+def validate(program: Program) -> None:
+    """Raise :class:`IRError` naming the first problem found in ``program``."""
+    names: set = set()
+    for role, bufs in (
+        ("input", program.inputs),
+        ("output", program.outputs),
+        ("temp", program.temps),
+    ):
+        for buf in bufs:
+            if not isinstance(buf, Buffer) or buf.role != role:
+                raise IRError(f"{buf!r} is listed as an {role} but has role {buf.role!r}.")
+            if buf.dtype not in DTYPES:
+                raise IRError(f"buffer {buf.name!r} has unknown dtype {buf.dtype!r}.")
+            if buf.name in names:
+                raise IRError(f"two buffers are named {buf.name!r}.")
+            names.add(buf.name)
+            if role == "input":
+                if buf.shape is not None:
+                    raise IRError(f"input {buf.name!r} must not declare a shape.")
+            elif buf.shape is None or len(buf.shape) != buf.ndim:
+                raise IRError(f"{role} {buf.name!r} needs a shape of {buf.ndim} Dims.")
+    known = set(program.buffers)
+    for buf in program.outputs + program.temps:
+        for d in buf.shape:
+            _check_dim(d, known, allow_strides=False)
+    for check in program.checks:
+        _check_dim(check.a, known, False)
+        _check_dim(check.b, known, False)
+    for stmt in program.body:
+        _check_stmt(stmt, known)
+
+
+def _check_dim(d, known: set, allow_strides: bool = True) -> None:
+    if isinstance(d, bool) or not isinstance(d, (int, Shape, Stride, IOp)):
+        raise IRError(f"{d!r} is not a Dim (int, Shape, Stride or IOp).")
+    if isinstance(d, (Shape, Stride)):
+        if d.buffer not in known:
+            raise IRError(f"a Dim refers to buffer {d.buffer.name!r}, not in the program.")
+        if not 0 <= d.axis < d.buffer.ndim:
+            raise IRError(f"axis {d.axis} is out of range for {d.buffer.name!r}.")
+        if isinstance(d, Stride) and not allow_strides:
+            raise IRError("shapes and checks may not depend on strides.")
+    if isinstance(d, IOp):
+        _check_dim(d.a, known, allow_strides)
+        _check_dim(d.b, known, allow_strides)
+
+
+def _check_view(view: View, ndim: int, known: set, writable: bool) -> None:
+    if view.buffer not in known:
+        raise IRError(f"a view refers to buffer {view.buffer.name!r}, not in the program.")
+    if len(view.strides) != ndim:
+        raise IRError(
+            f"a view of {view.buffer.name!r} has {len(view.strides)} strides, "
+            f"the statement has {ndim} axes."
+        )
+    if writable and view.buffer.role == "input":
+        raise IRError(f"input {view.buffer.name!r} cannot be written.")
+    for d in (*view.strides, view.offset):
+        _check_dim(d, known)
+
+
+def _check_value(roots: list, operands: tuple) -> None:
+    for node in _topo(roots)[0]:
+        if isinstance(node, Load):
+            if not 0 <= node.operand < len(operands):
+                raise IRError(f"Load of operand {node.operand}; there are {len(operands)}.")
+            if node.dtype != operands[node.operand].buffer.dtype:
+                raise IRError(
+                    f"Load of operand {node.operand} says {node.dtype}, the "
+                    f"buffer is {operands[node.operand].buffer.dtype}."
+                )
+        node.dtype  # noqa: B018 - computing the dtype validates calls
+
+
+def _check_stmt(stmt, known: set) -> None:
+    if isinstance(stmt, Elementwise):
+        nd = len(stmt.shape)
+        for d in stmt.shape:
+            _check_dim(d, known)
+        for v in stmt.operands:
+            _check_view(v, nd, known, False)
+        for st in stmt.stores:
+            _check_view(st.dest, nd, known, True)
+            if st.value.dtype != st.dest.buffer.dtype:
+                raise IRError(
+                    f"storing {st.value.dtype} into {st.dest.buffer.dtype} buffer "
+                    f"{st.dest.buffer.name!r}; insert a Cast."
+                )
+        _check_value([s.value for s in stmt.stores], stmt.operands)
+    elif isinstance(stmt, Reduce):
+        nd = len(stmt.shape)
+        if stmt.op not in REDUCE_OPS:
+            raise IRError(f"unknown reduction {stmt.op!r}.")
+        if len(set(stmt.axes)) != len(stmt.axes) or not all(0 <= a < nd for a in stmt.axes):
+            raise IRError(f"reduction axes {stmt.axes} are invalid for {nd} axes.")
+        for v in stmt.operands:
+            _check_view(v, nd, known, False)
+        _check_view(stmt.dest, nd, known, True)
+        _check_value([stmt.value], stmt.operands)
+        if stmt.op.startswith("arg") and stmt.dest.buffer.dtype != "int64":
+            raise IRError(f"{stmt.op} stores int64, not {stmt.dest.buffer.dtype}.")
+    elif isinstance(stmt, Gemm):
+        dt = {stmt.a.buffer.dtype, stmt.b.buffer.dtype, stmt.c.buffer.dtype}
+        if len(dt) != 1 or DTYPES[dt.pop()][2] == "b":
+            raise IRError("Gemm operands must share one numeric dtype.")
+        _check_view(stmt.a, 3, known, False)
+        _check_view(stmt.b, 3, known, False)
+        _check_view(stmt.c, 3, known, True)
+        for d in (stmt.m, stmt.n, stmt.k, stmt.batch):
+            _check_dim(d, known)
+    else:
+        raise IRError(f"unknown statement {type(stmt).__name__}.")
