@@ -1,15 +1,43 @@
-"""Shape functions: lengths, reshape, transpose, expand_dims, squeeze, concatenate, stack."""
+"""Shape functions: lengths, reshape, transpose, expand_dims, squeeze, flatten,
+concatenate, stack, broadcast_to."""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
+from .. import dtypes
+from ..errors import SymcError
+from ..graph.location import user_location, with_location
 from ..graph.node import Node
+from ..graph.types import format_shape
 from ..ops.alloc import ShapeI
 from ..ops.leaves import Constant
 from .convert import as_node, constant
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def user_errors(fn: F) -> F:
+    """Append the user's file:line to a ``SymcError`` raised before any node is built.
+
+    Errors from ``apply`` already carry it; this covers the checks an API
+    function makes itself (bad axes, bad index entries).
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SymcError as err:
+            if getattr(err, "location", None) is not None:
+                raise
+            raise with_location(err, user_location(2)) from None
+
+    return wrapper  # type: ignore[return-value]
 
 
 def static_value(x: Node) -> np.ndarray | None:
@@ -41,6 +69,7 @@ def _axes(op: str, axis, ndim: int, shape) -> tuple[int, ...]:
     return normalize_axes(op, axis, ndim, shape)
 
 
+@user_errors
 def transpose(x: Any, axes=None) -> Node:
     """Permute axes (reverse them when ``axes`` is None); a view, never a copy."""
     from ..errors import SymcValueError
@@ -60,6 +89,7 @@ def transpose(x: Any, axes=None) -> Node:
     return dimshuffle(x, perm)
 
 
+@user_errors
 def expand_dims(x: Any, axis) -> Node:
     """Insert length-1 axes at the positions ``axis`` (an int or a tuple) of the result."""
     from ..ops.shape import dimshuffle
@@ -72,6 +102,7 @@ def expand_dims(x: Any, axis) -> Node:
     return dimshuffle(x, ["x" if k in new else next(src) for k in range(out_ndim)])
 
 
+@user_errors
 def squeeze(x: Any, axis=None) -> Node:
     """Drop length-1 axes (all statically length-1 axes when ``axis`` is None)."""
     from ..errors import SymcShapeError
@@ -91,6 +122,7 @@ def squeeze(x: Any, axis=None) -> Node:
     return dimshuffle(x, [a for a in range(x.type.ndim) if a not in drop])
 
 
+@user_errors
 def reshape(x: Any, shape) -> Node:
     """NumPy's C-order reshape; lengths may be ints, one -1, or integer scalar nodes."""
     from ..errors import SymcValueError
@@ -122,6 +154,122 @@ def reshape(x: Any, shape) -> Node:
     return Reshape(tuple(spec))(x, *extra)
 
 
+@user_errors
 def flatten(x: Any) -> Node:
     """A 1-d reshape of ``x``."""
     return reshape(x, (-1,))
+
+
+def _as_list(op: str, xs: Any) -> list[Node]:
+    from ..errors import SymcTypeError, SymcValueError
+
+    if isinstance(xs, (Node, np.ndarray)) or not isinstance(xs, (list, tuple)):
+        raise SymcTypeError(f"{op}: expects a list or tuple of arrays, got {xs!r}.")
+    nodes = [as_node(x) for x in xs]
+    if not nodes:
+        raise SymcValueError(f"{op}: needs at least one array.")
+    return nodes
+
+
+def _listed(xs: list[Node]) -> str:
+    return ", ".join(x.type.describe() for x in xs)
+
+
+@user_errors
+def concatenate(xs: Any, axis: int | None = 0) -> Node:
+    """Join arrays along an existing ``axis`` (None: flatten them first), NumPy dtype promotion.
+
+    Every other length must agree.
+
+    >>> sc.concatenate([a, b], axis=1)
+    """
+    from ..errors import SymcShapeError
+    from ..graph.node import apply
+    from ..ops.shape import Concatenate
+
+    nodes = _as_list("concatenate", xs)
+    if axis is None:
+        nodes, axis = [flatten(x) for x in nodes], 0
+    if any(x.type.ndim == 0 for x in nodes):
+        raise SymcShapeError(
+            f"concatenate: zero-dimensional arrays cannot be concatenated (inputs: "
+            f"{_listed(nodes)}); use sc.stack."
+        )
+    (axis,) = _axes("concatenate", axis, nodes[0].type.ndim, nodes[0].type.shape)
+    if len(nodes) == 1:
+        return nodes[0]
+    return apply(Concatenate(axis), nodes)
+
+
+@user_errors
+def stack(xs: Any, axis: int = 0) -> Node:
+    """Join arrays of one shape along a new ``axis``.
+
+    >>> sc.stack([x, y])        # shape (2,) + x.shape
+    """
+    from ..errors import SymcShapeError
+
+    nodes = _as_list("stack", xs)
+    first = nodes[0].type.shape
+    for x in nodes[1:]:
+        s = x.type.shape
+        if len(s) != len(first) or any(
+            a is not None and b is not None and a != b for a, b in zip(s, first, strict=True)
+        ):
+            raise SymcShapeError(
+                f"stack: all arrays must have the same shape, got {_listed(nodes)}."
+            )
+    (axis,) = _axes("stack", axis, len(first) + 1, None)
+    return concatenate([expand_dims(x, axis) for x in nodes], axis=axis)
+
+
+@user_errors
+def broadcast_to(x: Any, shape: Any) -> Node:
+    """``x`` broadcast to ``shape`` (ints or integer scalar nodes), NumPy's rule.
+
+    The gradient sums back over the broadcast axes. Broadcasting is decided
+    from static lengths: an axis of ``x`` whose length is unknown is assumed
+    not to be 1.
+
+    >>> sc.broadcast_to(v, (3, n))
+    """
+    from ..errors import SymcShapeError, SymcTypeError
+    from .creation import full
+
+    x = as_node(x)
+    if isinstance(shape, (int, np.integer, Node)):
+        shape = (shape,)
+    target: list[int | None] = []
+    for s in shape:
+        if isinstance(s, Node):
+            known = static_value(s) if s.type.ndim == 0 else None
+            if s.type.ndim != 0 or not dtypes.is_int(s.type.dtype):
+                raise SymcTypeError(
+                    f"broadcast_to: lengths must be ints or integer scalars, got "
+                    f"{s.type.describe()}."
+                )
+            target.append(None if known is None else int(known))
+        elif isinstance(s, (int, np.integer)) and not isinstance(s, bool):
+            target.append(int(s))
+        else:
+            raise SymcTypeError(
+                f"broadcast_to: lengths must be ints or integer scalars, got {s!r}."
+            )
+    wanted = format_shape(tuple(target))
+    if any(t is not None and t < 0 for t in target):
+        raise SymcShapeError(f"broadcast_to: negative length in the target shape {wanted}.")
+    lead = len(target) - x.type.ndim
+    if lead < 0:
+        raise SymcShapeError(
+            f"broadcast_to: cannot broadcast {x.type.describe()} to {wanted}: it has more dims."
+        )
+    for a, d in enumerate(x.type.shape):
+        t = target[lead + a]
+        if d not in (1, None) and t is not None and d != t:
+            raise SymcShapeError(
+                f"broadcast_to: cannot broadcast {x.type.describe()} to {wanted}: axis {a} has "
+                f"length {d}, not 1 or {t}."
+            )
+    if tuple(target) == x.type.shape and None not in target:
+        return x
+    return full(tuple(shape), x)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import dtypes
-from ..errors import SymcShapeError, SymcTypeError
+from ..errors import SymcShapeError, SymcTypeError, SymcValueError
 from ..graph.types import TensorType, format_shape
 from .base import Op
 
@@ -106,10 +106,13 @@ class Reshape(Op):
             raise SymcTypeError("reshape: the symbolic lengths do not match the pattern.")
         for t in lengths:
             if t.ndim != 0 or not dtypes.is_int(t.dtype):
-                raise SymcTypeError(f"reshape: lengths must be integer scalars, got {t.describe()}.")
+                raise SymcTypeError(
+                    f"reshape: lengths must be integer scalars, got {t.describe()}."
+                )
         out = [None if s in (None, -1) else s for s in self.shape]
         known_in = None if None in x.shape else int(np.prod(x.shape, dtype=np.int64))
-        if -1 in self.shape and None not in out[: self.shape.index(-1)] + out[self.shape.index(-1) + 1 :]:
+        free = self.shape.index(-1) if -1 in self.shape else None
+        if free is not None and None not in out[:free] + out[free + 1 :]:
             rest = int(np.prod([d for d in out if d is not None], dtype=np.int64))
             if known_in is not None:
                 if rest == 0 or known_in % rest:
@@ -117,7 +120,7 @@ class Reshape(Op):
                         f"reshape: cannot reshape {x.describe()} to "
                         f"{format_shape(self.shape)}: {known_in} elements do not divide."
                     )
-                out[self.shape.index(-1)] = known_in // rest
+                out[free] = known_in // rest
         if known_in is not None and None not in out:
             n_out = int(np.prod(out, dtype=np.int64))
             if n_out != known_in:
@@ -150,3 +153,76 @@ def _shape_spec(x) -> tuple:
     from ..api.shape import lengths
 
     return tuple(d if d is not None else n for d, n in zip(x.type.shape, lengths(x), strict=True))
+
+
+@dataclass(frozen=True)
+class Concatenate(Op):
+    """``Concatenate(axis)(*xs)``: NumPy's ``concatenate`` along an existing axis.
+
+    Every other length must agree; the result's dtype is NumPy's promotion of
+    the inputs' dtypes.
+    """
+
+    axis: int
+
+    def label(self) -> str:
+        return f"concatenate{{axis={self.axis}}}"
+
+    def infer(self, *xs: TensorType) -> TensorType:
+        if not xs:
+            raise SymcValueError("concatenate: needs at least one input.")
+        listed = ", ".join(t.describe() for t in xs)
+        ndim = xs[0].ndim
+        if any(t.ndim != ndim for t in xs):
+            raise SymcShapeError(
+                f"concatenate: all inputs must have the same number of dims, got {listed}."
+            )
+        if not 0 <= self.axis < ndim:
+            raise SymcValueError(f"concatenate: axis {self.axis} is out of range for {listed}.")
+        out: list[int | None] = []
+        for a in range(ndim):
+            ds = [t.shape[a] for t in xs]
+            if a == self.axis:
+                out.append(None if None in ds else sum(ds))
+                continue
+            known = sorted({d for d in ds if d is not None})
+            if len(known) > 1:
+                raise SymcShapeError(
+                    f"concatenate: cannot join {listed} along axis {self.axis}: their lengths "
+                    f"on axis {a} differ ({', '.join(map(str, known))})."
+                )
+            out.append(known[0] if known else None)
+        return TensorType(dtypes.result(*(t.dtype for t in xs)), tuple(out))
+
+    def impl(self, *xs: np.ndarray) -> np.ndarray:
+        first = xs[0].shape
+        for x in xs[1:]:
+            if x.shape[: self.axis] + x.shape[self.axis + 1 :] != (
+                first[: self.axis] + first[self.axis + 1 :]
+            ):
+                shapes = ", ".join(str(tuple(y.shape)) for y in xs)
+                raise SymcShapeError(
+                    f"concatenate: cannot join arrays of shapes {shapes} along axis "
+                    f"{self.axis}: every other length must agree."
+                )
+        return np.concatenate(xs, axis=self.axis)
+
+    def pullback(self, inputs, out, g):
+        from ..api.index import getitem
+        from ..api.shape import length
+
+        grads: list = []
+        start: object = 0
+        lead = (slice(None),) * self.axis
+        for x in inputs:
+            n = x.type.shape[self.axis]
+            if isinstance(start, int) and n is not None:
+                stop: object = start + n
+            else:
+                stop = start + length(x, self.axis)
+            if dtypes.is_differentiable(x.type.dtype):
+                grads.append(getitem(g, (*lead, slice(start, stop))))
+            else:
+                grads.append(None)
+            start = stop
+        return grads
