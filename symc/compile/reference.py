@@ -56,6 +56,9 @@ class Plan:
         for node, k, ins in self.steps:
             vals = [values[i] for i in ins]
             try:
+                check = getattr(node.op, "check_values", None)
+                if check is not None:  # run-time checks that need the static input types
+                    check(node.inputs, vals)
                 out = node.op.impl(*vals)
             except SymcError as err:
                 raise with_location(err, node.loc) from None
@@ -75,8 +78,15 @@ def _describe(vals: Sequence[np.ndarray]) -> str:
 
 
 def _wrap(node: Node, vals, err: Exception) -> Exception:
-    cls = SymcIndexError if isinstance(err, IndexError) else SymcValueError
-    msg = f"{node.op.label()}: {err} (inputs: {_describe(vals)})."
+    """A NumPy error from an ``impl`` as the SymcError a user can act on."""
+    if isinstance(err, IndexError):
+        cls = SymcIndexError
+    elif isinstance(err, ValueError) and (node.op.elementwise or "shape" in str(err)):
+        # NumPy's "operands could not be broadcast together with shapes ..."
+        cls = SymcShapeError
+    else:
+        cls = SymcValueError
+    msg = f"{node.op.label()}: {str(err).rstrip('.')} (inputs: {_describe(vals)})."
     return with_location(cls(msg), node.loc)
 
 
