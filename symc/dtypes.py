@@ -6,6 +6,8 @@ stay hashable and printable without holding numpy objects.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .config import config
@@ -16,12 +18,15 @@ SIGNED = ("int8", "int16", "int32", "int64")
 UNSIGNED = ("uint8", "uint16", "uint32", "uint64")
 INTS = SIGNED + UNSIGNED
 ALL = ("bool",) + INTS + FLOATS
+_ALL_SET = frozenset(ALL)
 
 
 def canonical(dtype: object) -> str:
     """The canonical name of ``dtype`` (``np.float32``, ``"f4"`` -> ``"float32"``)."""
     if dtype is None:
         return config.floatX
+    if dtype.__class__ is str and dtype in _ALL_SET:
+        return dtype
     if dtype == "floatX":
         return config.floatX
     try:
@@ -50,6 +55,7 @@ def is_differentiable(dtype: str) -> bool:
     return dtype in FLOATS
 
 
+@functools.cache  # called for every operation built; np.result_type costs microseconds
 def result(*dtypes: str) -> str:
     """NumPy's promotion of array dtypes (``int64`` + ``float32`` -> ``float64``)."""
     return np.result_type(*dtypes).name

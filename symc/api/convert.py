@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes
-from ..errors import SymcTypeError
+from ..errors import SymcTypeError, SymcValueError
 from ..graph.node import Node, leaf
 from ..graph.types import TensorType
 from ..ops.leaves import Constant
@@ -27,7 +27,7 @@ def constant(value: Any, dtype: str | None = None, name: str | None = None) -> N
         raise SymcTypeError(f"constant: {value!r} is already symbolic.")
     try:
         arr = np.array(value, dtype=None if dtype is None else dtypes.canonical(dtype))
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, OverflowError) as err:
         raise SymcTypeError(f"constant: cannot make an array of {value!r} ({err}).") from None
     if arr.dtype == object:
         raise SymcTypeError(f"constant: {value!r} is not numeric.")
@@ -45,21 +45,47 @@ def _is_python_scalar(x: Any) -> bool:
 
 
 def weak_dtype(value: bool | int | float, partner: str) -> str:
-    """The dtype a Python scalar takes next to an operand of dtype ``partner``."""
+    """The dtype a Python scalar takes next to operands promoting to ``partner`` (NEP 50).
+
+    A Python scalar never widens its partner: ``bool`` takes any dtype,
+    ``int`` takes any numeric dtype (``bool`` partners give int64), ``float``
+    takes floating dtypes (integer or bool partners give ``config.floatX``).
+    """
     if isinstance(value, bool):
         return partner
     if isinstance(value, int):
         return partner if partner != "bool" else "int64"
-    # a float
     return partner if dtypes.is_float(partner) else dtypes.config.floatX
 
 
+_COMPARISONS = frozenset({"lt", "le", "gt", "ge", "eq", "ne"})
+
+
+def _weak_constant(x: bool | int | float, partner: str, op: str | None) -> Node:
+    dt = weak_dtype(x, partner)
+    if dtypes.is_int(dt) and not isinstance(x, bool):
+        info = np.iinfo(dt)
+        if not info.min <= x <= info.max:
+            if op in _COMPARISONS:
+                # NumPy compares out-of-range Python ints exactly: so does a wider constant
+                return as_node(x)
+            from ..graph.location import user_location, with_location
+
+            where = f"{op}: " if op else ""
+            err = SymcValueError(
+                f"{where}the Python integer {x} is out of bounds for the {dt} operand it is "
+                f"combined with ({info.min}..{info.max}); make it an array of a wider dtype."
+            )
+            raise with_location(err, user_location()) from None
+    return constant(x, dtype=dt)
+
+
 def as_node(x: Any, like: Node | None = None) -> Node:
-    """``x`` as a node; a Python scalar takes ``like``'s dtype when it is given."""
+    """``x`` as a node; a Python scalar takes ``like``'s dtype when it is given (weakly)."""
     if isinstance(x, Node):
         return x
     if like is not None and _is_python_scalar(x):
-        return constant(x, dtype=weak_dtype(x, like.type.dtype))
+        return _weak_constant(x, like.type.dtype, None)
     if _is_python_scalar(x):
         if isinstance(x, bool):
             return constant(x, dtype="bool")
@@ -69,7 +95,17 @@ def as_node(x: Any, like: Node | None = None) -> Node:
     return constant(x)
 
 
-def as_nodes(*xs: Any) -> list[Node]:
-    """Operands of one operation: Python scalars are weak next to the first node among them."""
-    like = next((x for x in xs if isinstance(x, Node)), None)
-    return [as_node(x, like) for x in xs]
+def as_nodes(*xs: Any, op: str | None = None) -> list[Node]:
+    """Operands of one operation, with NumPy's (NEP 50) rule for Python scalars.
+
+    Nodes, NumPy arrays and NumPy scalars are *strong*: their dtypes promote.
+    Python scalars are *weak*: they take the promoted dtype of the strong
+    operands (see :func:`weak_dtype`), so ``x32 * 2.0`` stays float32 while
+    ``x32 * np.float64(2.0)`` is float64. ``op`` names the operation in errors.
+    """
+    strong = [as_node(x) for x in xs if not _is_python_scalar(x)]
+    if not strong:
+        return [as_node(x) for x in xs]
+    partner = dtypes.result(*(n.type.dtype for n in strong))
+    it = iter(strong)
+    return [_weak_constant(x, partner, op) if _is_python_scalar(x) else next(it) for x in xs]

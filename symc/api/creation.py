@@ -82,21 +82,38 @@ class SharedVariable(Node):
 
 
 def _checked_value(var: Node, value: Any, copy: bool = True) -> np.ndarray:
-    arr = np.asarray(value)
+    from ..graph.location import user_location, with_location
+
+    label = f"shared variable {var.name!r}" if var.name else "a shared variable"
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise with_location(
+            SymcTypeError(f"{label}: cannot make an array of {value!r} ({err})."),
+            user_location(),
+            verb="called at",
+        ) from None
     t = var.type
-    if not dtypes.can_cast(arr.dtype.name, t.dtype):
-        raise SymcTypeError(
-            f"shared variable {var.name or ''!s}: cannot store a {arr.dtype.name} value in a "
-            f"{t.dtype} variable (NumPy's same_kind rule)."
+    if arr.dtype.kind not in "biuf" or not dtypes.can_cast(arr.dtype.name, t.dtype):
+        raise with_location(
+            SymcTypeError(
+                f"{label}: cannot store a {arr.dtype.name} value in its {t.dtype} type "
+                f"(NumPy's same_kind rule)."
+            ),
+            user_location(),
+            verb="called at",
         )
     if arr.ndim != t.ndim or any(
         s is not None and s != a for s, a in zip(t.shape, arr.shape, strict=True)
     ):
-        raise SymcShapeError(
-            f"shared variable {var.name or ''!s}: a value of shape {arr.shape} does not fit "
-            f"its type {t.describe()}."
+        raise with_location(
+            SymcShapeError(
+                f"{label}: a value of shape {arr.shape} does not fit its type {t.describe()}."
+            ),
+            user_location(),
+            verb="called at",
         )
-    return np.array(arr, dtype=t.dtype, copy=copy) if copy else arr.astype(t.dtype, copy=False)
+    return np.array(arr, dtype=t.dtype, copy=True) if copy else arr.astype(t.dtype, copy=False)
 
 
 def shared(value: Any, name: str | None = None, dtype: Any = None, shape=None) -> SharedVariable:
@@ -107,7 +124,7 @@ def shared(value: Any, name: str | None = None, dtype: Any = None, shape=None) -
     ``shape`` to fix it.
     """
     arr = np.array(value, dtype=None if dtype is None else dtypes.canonical(dtype))
-    if dtype is None and arr.dtype == np.float64 and isinstance(value, float):
+    if dtype is None and type(value) is float:  # a Python float is floatX; np.float64 is not
         arr = arr.astype(dtypes.config.floatX)
     dt = dtypes.canonical(arr.dtype)
     if shape is None:
@@ -145,11 +162,12 @@ def full(shape: Any, fill_value: Any, dtype: Any = None) -> Node:
     if isinstance(shape, (int, np.integer, Node)):
         shape = (shape,)
     pairs = [_length_node(n) for n in shape]
-    value = as_node(fill_value) if dtype is None else constant(fill_value, dtype=dtype)
-    if dtype is not None and isinstance(fill_value, Node):
+    if isinstance(fill_value, Node):
         from .math import cast
 
-        value = cast(fill_value, dtype)
+        value = fill_value if dtype is None else cast(fill_value, dtype)
+    else:
+        value = as_node(fill_value) if dtype is None else constant(fill_value, dtype=dtype)
     op = Alloc(tuple(s for _, s in pairs))
     return op(value, *(n for n, _ in pairs))
 

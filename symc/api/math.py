@@ -2,23 +2,53 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
+
+import numpy as np
 
 from .. import dtypes
 from ..errors import SymcTypeError
+from ..graph.location import user_location, with_location
 from ..graph.node import Node, apply
 from ..ops.elemwise import Cast, Elemwise
-from .convert import as_node, as_nodes
+from ..ops.leaves import Constant
+from .convert import _is_python_scalar, as_node, as_nodes, constant
 
 _OPS: dict[str, Elemwise] = {}
 
 
 def elemwise(fn: str, *args: Any) -> Node:
-    """Apply the scalar-table function ``fn`` elementwise, with NumPy broadcasting."""
+    """Apply the scalar-table function ``fn`` elementwise, with NumPy broadcasting.
+
+    Python scalars are weak (``x32 * 2.0`` is float32). Integer and boolean
+    operands are converted to ``config.floatX`` first (a ``cast`` in the
+    graph) by a floating function (``exp(i)``, ``i / j``) and by arithmetic
+    with a Python float (``i * 2.5``): both give floatX, where NumPy would
+    give float16 or float64 depending on the integer dtype.
+    """
     op = _OPS.get(fn)
     if op is None:
         op = _OPS[fn] = Elemwise(fn)
-    return apply(op, as_nodes(*args))
+    nodes = as_nodes(*args, op=fn)
+    strong = [n for n, a in zip(nodes, args, strict=True) if not _is_python_scalar(a)]
+    if not any(dtypes.is_float(n.type.dtype) for n in strong):
+        kind = op.row.kind
+        if kind == "float" or (kind == "numpy" and any(_is_python_float(a) for a in args)):
+            # where's condition stays bool; its branches follow the rule
+            first = 1 if fn == "where" else 0
+            nodes = nodes[:first] + [_to_float(n) for n in nodes[first:]]
+    return apply(op, nodes)
+
+
+def _is_python_float(x: Any) -> bool:
+    return isinstance(x, float) and not isinstance(x, np.generic)
+
+
+def _to_float(x: Node) -> Node:
+    if isinstance(x.op, Constant):
+        return constant(x.op.value.astype(dtypes.config.floatX))
+    return cast(x, dtypes.config.floatX)
 
 
 def _unary(fn: str, doc: str):
@@ -96,11 +126,31 @@ isinf = _unary("isinf", "True where +-inf.")
 
 
 def round(x: Any, decimals: int = 0) -> Node:  # noqa: A001
-    """Round half to even, as ``np.round``."""
+    """Round half to even to ``decimals`` places, exactly as ``np.round`` does.
+
+    Floats are scaled by ``10**|decimals|`` in their own dtype, rounded and
+    scaled back; integers are unchanged for ``decimals >= 0`` and rounded to
+    a multiple of ``10**-decimals`` (through float64, as NumPy) otherwise.
+    """
+    x = as_node(x)
+    if isinstance(decimals, bool) or not isinstance(decimals, (int, np.integer)):
+        raise _located(SymcTypeError(f"round: decimals must be an int, got {decimals!r}."))
+    decimals = int(decimals)
     if decimals == 0:
         return elemwise("round", x)
-    scale = 10.0**decimals
-    return elemwise("round", as_node(x) * scale) / scale
+    dt = x.type.dtype
+    if dtypes.is_bool(dt):
+        raise _located(
+            SymcTypeError(f"round: cannot round {x.type.describe()} to {decimals} decimals.")
+        )
+    if dtypes.is_int(dt):
+        if decimals > 0:
+            return x
+        return cast(round(cast(x, "float64"), decimals), dt)
+    scale = 10.0 ** builtins.abs(decimals)
+    if decimals > 0:
+        return elemwise("round", x * scale) / scale
+    return elemwise("round", x / scale) * scale
 
 
 def where(condition: Any, x: Any, y: Any) -> Node:
@@ -108,8 +158,7 @@ def where(condition: Any, x: Any, y: Any) -> Node:
     c = as_node(condition)
     if c.type.dtype != "bool":
         c = ne(c, 0)
-    a, b = as_nodes(x, y)
-    return elemwise("where", c, a, b)
+    return elemwise("where", c, x, y)
 
 
 def clip(x: Any, a_min: Any = None, a_max: Any = None) -> Node:
@@ -131,6 +180,5 @@ def cast(x: Any, dtype: Any) -> Node:
     return apply(Cast(dt), (x,))
 
 
-def _require_float(name: str, x: Node) -> None:
-    if not dtypes.is_float(x.type.dtype):
-        raise SymcTypeError(f"{name}: needs a floating input, got {x.type.describe()}.")
+def _located(err: Exception) -> Exception:
+    return with_location(err, user_location())

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import dtypes
+from ..errors import SymcError, SymcTypeError
+from ..graph.location import user_location, with_location
 from ..graph.node import Node, apply
 from ..ops.reduce import ArgReduce, Reduce, normalize_axes
 from . import math as m
@@ -13,9 +15,17 @@ from .creation import full
 from .shape import length, lengths
 
 
+def _axes(kind: str, axis, x: Node) -> tuple[int, ...]:
+    """``normalize_axes``, with the user's file:line on its error (no ``apply`` adds it)."""
+    try:
+        return normalize_axes(kind, axis, x.type.ndim, x.type.shape)
+    except SymcError as err:
+        raise with_location(err, user_location()) from None
+
+
 def _reduce(kind: str, x: Any, axis, keepdims: bool) -> Node:
     x = as_node(x)
-    axes = normalize_axes(kind, axis, x.type.ndim, x.type.shape)
+    axes = _axes(kind, axis, x)
     return apply(Reduce(kind, axes, bool(keepdims)), (x,))
 
 
@@ -56,33 +66,43 @@ def _count(x: Node, axes: tuple[int, ...], dtype: str) -> Node:
 def mean(x: Any, axis=None, keepdims: bool = False) -> Node:
     """Arithmetic mean over ``axis`` (integers give floatX)."""
     x = as_node(x)
-    axes = normalize_axes("mean", axis, x.type.ndim, x.type.shape)
+    axes = _axes("mean", axis, x)
     out_dt = dtypes.as_float(x.type.dtype)
     s = sum(m.cast(x, out_dt) if x.type.dtype != out_dt else x, axes, keepdims)
     return s / _count(x, axes, out_dt)
 
 
 def var(x: Any, axis=None, keepdims: bool = False, ddof: int = 0) -> Node:
-    """Variance over ``axis`` with ``ddof`` delta degrees of freedom."""
+    """Variance over ``axis`` with ``ddof`` delta degrees of freedom (integers give floatX)."""
     x = as_node(x)
-    axes = normalize_axes("var", axis, x.type.ndim, x.type.shape)
+    return _var(x, _axes("var", axis, x), keepdims, ddof)
+
+
+def std(x: Any, axis=None, keepdims: bool = False, ddof: int = 0) -> Node:
+    """Standard deviation over ``axis`` (integers give floatX)."""
+    x = as_node(x)
+    return m.sqrt(_var(x, _axes("std", axis, x), keepdims, ddof))
+
+
+def _var(x: Node, axes: tuple[int, ...], keepdims: bool, ddof: int) -> Node:
     out_dt = dtypes.as_float(x.type.dtype)
     xf = m.cast(x, out_dt)
+    # two passes, as NumPy: subtracting the mean first keeps the sum of squares accurate
     centered = xf - mean(xf, axes, keepdims=True)
     ss = sum(centered * centered, axes, keepdims)
     n = _count(x, axes, out_dt)
     return ss / (n - ddof) if ddof else ss / n
 
 
-def std(x: Any, axis=None, keepdims: bool = False, ddof: int = 0) -> Node:
-    """Standard deviation over ``axis``."""
-    return m.sqrt(var(x, axis, keepdims, ddof))
-
-
 def _arg(kind: str, x: Any, axis, keepdims: bool) -> Node:
     x = as_node(x)
     if axis is not None:
-        (axis,) = normalize_axes(kind, axis, x.type.ndim, x.type.shape)
+        if isinstance(axis, (tuple, list)):
+            raise with_location(
+                SymcTypeError(f"{kind}: axis must be None or one int, got {axis!r}."),
+                user_location(),
+            )
+        (axis,) = _axes(kind, axis, x)
     return apply(ArgReduce(kind, axis, bool(keepdims)), (x,))
 
 
@@ -155,4 +175,3 @@ def reduce_pullback(op: Reduce, x: Node, out: Node, g: Node) -> Node:
         m.where(m.logical_and(m.eq(n_zero, 1), zero), p_nz, 0),
     )
     return g_k * others
-

@@ -46,6 +46,9 @@ def broadcast_shapes(*shapes: tuple[int | None, ...], op: str = "broadcast") -> 
     Raises ``SymcShapeError`` naming ``op`` and every shape when two static
     lengths differ and neither is 1.
     """
+    first = shapes[0] if shapes else ()
+    if all(s == first for s in shapes):
+        return first
     ndim = max((len(s) for s in shapes), default=0)
     out: list[int | None] = []
     for axis in range(ndim):

@@ -50,7 +50,9 @@ class Alloc(Op):
         try:
             return np.array(np.broadcast_to(value, shape))
         except ValueError:
-            raise SymcShapeError(f"alloc: cannot broadcast shape {value.shape} to {shape}.") from None
+            raise SymcShapeError(
+                f"alloc: cannot broadcast shape {value.shape} to {shape}."
+            ) from None
 
     def pullback(self, inputs, out, g):
         from ..api.reduce import sum_to
@@ -71,7 +73,9 @@ class ARange(Op):
     def infer(self, start: TensorType, stop: TensorType, step: TensorType) -> TensorType:
         for t in (start, stop, step):
             if t.ndim != 0:
-                raise SymcShapeError(f"arange: start/stop/step must be scalars, got {t.describe()}.")
+                raise SymcShapeError(
+                    f"arange: start/stop/step must be scalars, got {t.describe()}."
+                )
         return TensorType(self.dtype, (self.length,))
 
     def impl(self, start, stop, step) -> np.ndarray:

@@ -40,22 +40,32 @@ class Elemwise(Op):
         if self.fn == "where" and ins[0] != "bool":
             raise SymcTypeError(f"where: the condition must be bool, got {ins[0]}.")
         if row.kind == "bool":
-            out = "bool"
-        else:
-            try:
-                out = numpy_result_dtype(self.fn, ins)
-            except TypeError:
-                listed = ", ".join(ins)
-                raise SymcTypeError(
-                    f"{self.fn}: not defined for dtypes ({listed}) (NumPy refuses them too)."
-                ) from None
-            if row.kind == "float" and not any(dtypes.is_float(d) for d in ins):
-                out = dtypes.config.floatX
-        return TensorType(out, shape)
+            # comparisons still need NumPy to accept the pair (e.g. no loop for some mixes)
+            self._numpy_dtype(ins)
+            return TensorType("bool", shape)
+        if row.kind == "float" and not any(dtypes.is_float(d) for d in ins):
+            # NumPy would pick float16 for bool/int8 and float64 for int64; symc
+            # documents one rule instead: integer and boolean inputs give floatX
+            return TensorType(dtypes.config.floatX, shape)
+        return TensorType(self._numpy_dtype(ins), shape)
+
+    def _numpy_dtype(self, ins: tuple[str, ...]) -> str:
+        try:
+            return numpy_result_dtype(self.fn, ins)
+        except (TypeError, ValueError):
+            listed = ", ".join(ins)
+            raise SymcTypeError(
+                f"{self.fn}: not defined for dtypes ({listed}) (NumPy refuses them too)."
+            ) from None
 
     def impl(self, *values: np.ndarray) -> np.ndarray:
+        row = self.row
+        if row.kind == "float" and not any(np.asarray(v).dtype.kind == "f" for v in values):
+            # computed in float64 and cast by the caller to the inferred floatX; the
+            # row's own impl may keep its input dtype (sigmoid) or pick float16 (exp)
+            values = tuple(np.asarray(v, dtype="float64") for v in values)
         with np.errstate(all="ignore"):
-            return np.asarray(self.row.impl(*values))
+            return np.asarray(row.impl(*values))
 
     def pullback(self, inputs, out, g):
         row = self.row

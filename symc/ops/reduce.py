@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -40,7 +40,7 @@ def reduced_shape(shape: tuple, axes: tuple[int, ...], keepdims: bool) -> tuple:
     return tuple(d for i, d in enumerate(shape) if i not in axes)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _result_dtype(kind: str, dtype: str) -> str:
     return np.asarray(_NUMPY[kind](np.zeros((1,), dtype))).dtype.name
 
@@ -68,7 +68,8 @@ class Reduce(Op):
             raise SymcShapeError(
                 f"{self.kind}: cannot reduce the empty axis of {x.describe()} (no identity)."
             )
-        return TensorType(_result_dtype(self.kind, x.dtype), reduced_shape(x.shape, self.axes, self.keepdims))
+        shape = reduced_shape(x.shape, self.axes, self.keepdims)
+        return TensorType(_result_dtype(self.kind, x.dtype), shape)
 
     def impl(self, x: np.ndarray) -> np.ndarray:
         if self.kind in ("max", "min") and any(x.shape[a] == 0 for a in self.axes):
@@ -105,7 +106,9 @@ class ArgReduce(Op):
             shape = (1,) * x.ndim if self.keepdims else ()
         else:
             if not 0 <= self.axis < x.ndim:
-                raise SymcValueError(f"{self.kind}: axis {self.axis} out of range for {x.describe()}.")
+                raise SymcValueError(
+                    f"{self.kind}: axis {self.axis} out of range for {x.describe()}."
+                )
             if x.shape[self.axis] == 0:
                 raise SymcShapeError(f"{self.kind}: axis {self.axis} of {x.describe()} is empty.")
             shape = reduced_shape(x.shape, (self.axis,), self.keepdims)
@@ -113,8 +116,9 @@ class ArgReduce(Op):
 
     def impl(self, x: np.ndarray) -> np.ndarray:
         fn = np.argmax if self.kind == "argmax" else np.argmin
-        if x.size == 0:
-            raise SymcShapeError(f"{self.kind}: the input of shape {x.shape} is empty.")
+        if (x.size if self.axis is None else x.shape[self.axis]) == 0:
+            where = "" if self.axis is None else f"axis {self.axis} of "
+            raise SymcShapeError(f"{self.kind}: {where}the input of shape {x.shape} is empty.")
         return np.asarray(fn(x, axis=self.axis, keepdims=self.keepdims), dtype="int64")
 
     def pullback(self, inputs, out, g):

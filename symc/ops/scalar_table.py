@@ -2,35 +2,54 @@
 
 Adding a function is adding a row. ``deriv(inputs, out, g)`` returns the
 gradient graph for each input (before it is summed back to the input's shape
-and cast to its dtype, which ``Elemwise.pullback`` does for every row).
+and cast to its dtype, which the grad driver does for every row).
 ``kind`` decides the output dtype: "float" rows turn integer and boolean
-inputs into floatX (as int/int true division does); "bool" rows give bool;
-"numpy" rows give what NumPy gives.
+inputs into ``config.floatX`` (as int/int true division does); "bool" rows
+give bool; "numpy" rows give what NumPy gives.
 
-Conventions at non-differentiable points follow JAX: ``abs'(0) = 0``
-(``sign``), ``maximum``/``minimum`` split the gradient equally on ties,
-``floor``/``ceil``/``round``/``sign`` have zero gradient, ``where`` sends
-the gradient only to the branch it selected.
+Conventions at non-differentiable points:
+
+- ``maximum``/``minimum`` split the gradient equally on ties (0.5 each), as
+  JAX does (its ``_balanced_eq`` rule); ``clip`` inherits this at its bounds.
+- ``abs'(0) = 0``, i.e. ``sign(x)``, as PyTorch and Theano do. (JAX differs
+  here: its rule ``select(x >= 0, g, -g)`` gives 1 at 0.)
+- ``floor``/``ceil``/``round``/``sign`` have zero gradient everywhere.
+- ``where`` sends the gradient only to the branch it selected (as in JAX).
+- ``x ** y``: ``d/dx = 0`` where ``y == 0`` (even at ``x == 0``) and
+  ``d/dy = 0`` where ``x == 0`` (``log 0`` replaced by 0), as in JAX.
+- ``x % y``: ``d/dx = 1`` and ``d/dy = -floor_divide(x, y)``, the derivative
+  of ``x - y * floor(x / y)`` away from its jumps.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
-
-from ..api import math as m
 
 LN2 = math.log(2.0)
 LN10 = math.log(10.0)
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
+class _LazyMath:
+    """``symc.api.math``, imported on first use: that module imports this one."""
+
+    def __getattr__(self, name: str):
+        return getattr(importlib.import_module("symc.api.math"), name)
+
+
+m = _LazyMath()
+
+
 @dataclass(frozen=True)
 class Row:
+    """One elementwise function: how to compute it, differentiate it, and type it."""
+
     name: str
     arity: int
     impl: Callable
@@ -88,6 +107,34 @@ def _half_on_ties(a, b, g, pick):
     return m.where(pick(a, b), g, m.where(m.eq(a, b), g * 0.5, 0))
 
 
+def _log_erfc(x: np.ndarray) -> np.ndarray:
+    """log(erfc(x)) without underflow: log(erfcx(x)) - x*x for x > 0 (erfcx = exp(x*x) erfc(x)).
+
+    Both terms are negative there, so nothing cancels; float32 is computed in
+    float64 and rounded once.
+    """
+    xd = np.asarray(x, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        try:
+            import scipy.special as sp
+        except ImportError:  # pragma: no cover - scipy is a test dependency
+            return np.vectorize(_log_erfc_math, otypes=["float64"])(xd).astype(x.dtype)
+        pos = np.where(xd > 0, xd, 0.0)
+        out = np.where(xd > 0, np.log(sp.erfcx(pos)) - pos * pos, np.log(sp.erfc(xd)))
+    return np.asarray(out).astype(x.dtype, copy=False)
+
+
+def _log_erfc_math(t: float) -> float:
+    if t < 25.0:
+        return math.log(math.erfc(t)) if math.erfc(t) > 0 else -math.inf
+    # asymptotic series of erfc(t) * t * sqrt(pi) * exp(t*t); converged to double at t >= 25
+    term, total, u = 1.0, 0.0, 1.0 / (2.0 * t * t)
+    for n in range(1, 12):
+        term *= -(2 * n - 1) * u
+        total += term
+    return -t * t - math.log(t * math.sqrt(math.pi)) + math.log1p(total)
+
+
 _ROWS = [
     # arithmetic
     Row("add", 2, np.add, lambda i, o, g: [g, g], "numpy", symbol="+"),
@@ -98,7 +145,7 @@ _ROWS = [
         "floordiv",
         2,
         np.floor_divide,
-        lambda i, o, g: [m.zeros_like(g), m.zeros_like(g)],
+        lambda i, o, g: [None, None],
         "numpy",
         symbol="//",
     ),
@@ -120,7 +167,7 @@ _ROWS = [
     ),
     Row("neg", 1, np.negative, lambda i, o, g: [-g], "numpy"),
     Row("abs", 1, np.abs, lambda i, o, g: [g * m.sign(i[0])], "numpy"),
-    Row("sign", 1, np.sign, lambda i, o, g: [m.zeros_like(g)], "numpy"),
+    Row("sign", 1, np.sign, lambda i, o, g: [None], "numpy"),
     Row("square", 1, np.square, lambda i, o, g: [g * 2 * i[0]], "numpy"),
     Row(
         "maximum",
@@ -215,9 +262,9 @@ _ROWS = [
         lambda i, o, g: [-g * TWO_OVER_SQRT_PI * m.exp(-i[0] * i[0])],
     ),
     # rounding: piecewise constant
-    Row("floor", 1, np.floor, lambda i, o, g: [m.zeros_like(g)], "numpy"),
-    Row("ceil", 1, np.ceil, lambda i, o, g: [m.zeros_like(g)], "numpy"),
-    Row("round", 1, np.round, lambda i, o, g: [m.zeros_like(g)], "numpy"),
+    Row("floor", 1, np.floor, lambda i, o, g: [None], "numpy"),
+    Row("ceil", 1, np.ceil, lambda i, o, g: [None], "numpy"),
+    Row("round", 1, np.round, lambda i, o, g: [None], "numpy"),
     # predicates and comparisons
     Row("isnan", 1, np.isnan, None, "bool"),
     Row("isinf", 1, np.isinf, None, "bool"),
@@ -239,14 +286,25 @@ _ROWS = [
         lambda i, o, g: [None, m.where(i[0], g, 0), m.where(i[0], 0, g)],
         "numpy",
     ),
+    Row(
+        "log_erfc",
+        1,
+        _log_erfc,
+        lambda i, o, g: [-g * TWO_OVER_SQRT_PI * m.exp(-i[0] * i[0] - o)],
+    ),
 ]
 
 ROWS: dict[str, Row] = {r.name: r for r in _ROWS}
 
 
-@lru_cache(maxsize=None)
+@cache
 def numpy_result_dtype(name: str, dtypes: tuple[str, ...]) -> str:
-    """The dtype NumPy's implementation gives for inputs of these dtypes."""
+    """The dtype NumPy's implementation gives for inputs of these dtypes.
+
+    Probes are 1-element arrays, never 0-d ones or scalars, so the answer is
+    the array promotion rule (strong dtypes) whatever NumPy version runs it.
+    Raises ``TypeError`` where NumPy has no loop for the combination.
+    """
     row = ROWS[name]
     probes = [np.zeros((1,), d) for d in dtypes]
     with np.errstate(all="ignore"):
