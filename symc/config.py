@@ -45,6 +45,11 @@ class Config:
     _cache_dir: str | None = field(default=None, repr=False)
 
     def __setattr__(self, name: str, value: object) -> None:
+        if name not in _KNOWN:
+            # a typo such as ``config.floatx = ...`` would otherwise be silently ignored
+            raise SymcValueError(
+                f"config: unknown option {name!r}; known: {', '.join(sorted(_PUBLIC))}."
+            )
         if name == "floatX" and value not in _FLOAT_DTYPES:
             raise SymcValueError(f"config.floatX must be one of {_FLOAT_DTYPES}, got {value!r}.")
         if name == "backend" and value not in _BACKENDS:
@@ -87,14 +92,21 @@ class Config:
     @contextlib.contextmanager
     def change(self, **options: object) -> Iterator[Config]:
         """Temporarily set options: ``with config.change(floatX="float32"): ...``."""
-        old = {k: getattr(self, k) for k in options}
+        for k in options:
+            if k not in _PUBLIC:
+                raise SymcValueError(
+                    f"config.change: unknown option {k!r}; known: {', '.join(sorted(_PUBLIC))}."
+                )
+        # the raw field, so that an unset cache_dir goes back to following SYMC_CACHE_DIR
+        old = {("_cache_dir" if k == "cache_dir" else k): None for k in options}
+        old = {k: getattr(self, k) for k in old}
         try:
             for k, v in options.items():
                 setattr(self, k, v)
             yield self
         finally:
             for k, v in old.items():
-                setattr(self, k, v)
+                object.__setattr__(self, k, v)
 
 
 def _convert(key: str, annotation: object, value: str) -> object:
@@ -110,6 +122,9 @@ def _convert(key: str, annotation: object, value: str) -> object:
         return tuple(filter(None, (v.strip() for v in value.split(":"))))
     return value.strip()
 
+
+_KNOWN = frozenset(f.name for f in fields(Config)) | {"cache_dir"}
+_PUBLIC = frozenset(k for k in _KNOWN if not k.startswith("_"))
 
 config = Config()
 if os.environ.get("SYMC_FLAGS"):

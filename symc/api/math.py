@@ -93,6 +93,10 @@ logical_and = _binary("logical_and", "Elementwise ``and`` of booleans.")
 logical_or = _binary("logical_or", "Elementwise ``or`` of booleans.")
 logical_xor = _binary("logical_xor", "Elementwise ``xor`` of booleans.")
 logical_not = _unary("logical_not", "Elementwise ``not``.")
+bitwise_and = _binary("bitwise_and", "``x & y``: bitwise on integers, logical on booleans.")
+bitwise_or = _binary("bitwise_or", "``x | y``: bitwise on integers, logical on booleans.")
+bitwise_xor = _binary("bitwise_xor", "``x ^ y``: bitwise on integers, logical on booleans.")
+invert = _unary("invert", "``~x``: bitwise not on integers, logical not on booleans.")
 
 negative = _unary("neg", "``-x``.")
 abs = _unary("abs", "``|x|``; its gradient at 0 is 0.")  # noqa: A001

@@ -161,22 +161,25 @@ class TensorOperators:
         return _math().ne(self, o)
 
     def __and__(self, o: Any):
-        return _math().logical_and(self, o)
+        return _math().bitwise_and(self, o)
 
-    __rand__ = __and__
+    def __rand__(self, o: Any):
+        return _math().bitwise_and(o, self)
 
     def __or__(self, o: Any):
-        return _math().logical_or(self, o)
+        return _math().bitwise_or(self, o)
 
-    __ror__ = __or__
+    def __ror__(self, o: Any):
+        return _math().bitwise_or(o, self)
 
     def __xor__(self, o: Any):
-        return _math().logical_xor(self, o)
+        return _math().bitwise_xor(self, o)
 
-    __rxor__ = __xor__
+    def __rxor__(self, o: Any):
+        return _math().bitwise_xor(o, self)
 
     def __invert__(self):
-        return _math().logical_not(self)
+        return _math().invert(self)
 
     # indexing
     def __getitem__(self, index: Any):

@@ -17,6 +17,7 @@ from ..config import config
 from ..errors import (
     SymcBackendUnavailableError,
     SymcDisconnectedError,
+    SymcError,
     SymcInputError,
     SymcShapeError,
     SymcTypeError,
@@ -25,7 +26,6 @@ from ..errors import (
 from ..graph.location import format_location, user_location, with_location
 from ..graph.node import Node
 from ..graph.traverse import inputs_of
-from ..graph.types import format_shape
 from ..ops.leaves import Input, Shared
 from .reference import Plan
 
@@ -50,11 +50,20 @@ def _normalize_updates(updates: Any, loc) -> list[tuple[Node, Node]]:
         try:
             var, expr = item
         except (TypeError, ValueError):
-            raise _fail(SymcTypeError(f"function: an update must be a (shared, expression) pair, got {item!r}."), loc) from None
+            raise _fail(
+                SymcTypeError(
+                    f"function: an update must be a (shared, expression) pair, got {item!r}."
+                ),
+                loc,
+            ) from None
         if not isinstance(var, Node) or not isinstance(var.op, Shared):
-            raise _fail(SymcTypeError(f"function: can only update shared variables, not {var!r}."), loc)
+            raise _fail(
+                SymcTypeError(f"function: can only update shared variables, not {var!r}."), loc
+            )
         if id(var) in seen:
-            raise _fail(SymcValueError(f"function: shared variable {var.name!r} is updated twice."), loc)
+            raise _fail(
+                SymcValueError(f"function: shared variable {var.name!r} is updated twice."), loc
+            )
         seen.add(id(var))
         expr = as_node(expr, like=var)
         t, e = var.type, expr.type
@@ -62,13 +71,13 @@ def _normalize_updates(updates: Any, loc) -> list[tuple[Node, Node]]:
             raise _fail(
                 SymcTypeError(
                     f"function: the update of shared variable {var.name!r} ({t.describe()}) "
-                    f"has dtype {e.dtype}, which does not cast to {t.dtype}."
-                    + _built(expr)
+                    f"has dtype {e.dtype}, which does not cast to {t.dtype}." + _built(expr)
                 ),
                 loc,
             )
         if e.ndim != t.ndim or any(
-            a is not None and b is not None and a != b for a, b in zip(t.shape, e.shape, strict=True)
+            a is not None and b is not None and a != b
+            for a, b in zip(t.shape, e.shape, strict=True)
         ):
             raise _fail(
                 SymcShapeError(
@@ -103,6 +112,7 @@ class Function:
         self._n_out = len(outputs)
         self._plan = Plan(inputs, outputs + [e for _, e in updates])
         self._checks = [_arg_check(i, v) for i, v in enumerate(inputs)]
+        self._leaf_outputs = [o.is_leaf for o in outputs]
 
     @property
     def source(self) -> str:
@@ -113,17 +123,30 @@ class Function:
 
     def __call__(self, *args: Any) -> Any:
         if len(args) != len(self.inputs):
-            names = ", ".join(v.name or f"input {i}" for i, v in enumerate(self.inputs))
+            wanted = ", ".join(
+                f"{v.name or f'input {i}'}: {v.type}" for i, v in enumerate(self.inputs)
+            )
+            given = ", ".join(_describe_arg(a) for a in args)
             raise _fail(
                 SymcInputError(
-                    f"function: expected {len(self.inputs)} arguments ({names}), got {len(args)}."
+                    f"function: expected {len(self.inputs)} argument"
+                    f"{'' if len(self.inputs) == 1 else 's'} ({wanted}), got {len(args)}"
+                    f"{f' ({given})' if args else ''}."
                     + (f"\n  function built at {format_location(self._loc)}" if self._loc else "")
                 ),
                 user_location(),
             )
         values = [check(a) for check, a in zip(self._checks, args, strict=True)]
-        results = self._plan.run(values)
-        outs = [r.copy() if not r.flags.writeable or r.base is not None else r for r in results[: self._n_out]]
+        try:
+            results = self._plan.run(values)
+        except SymcError as err:
+            # the message says where the failing node was built; add where it was called
+            raise _fail(err, user_location()) from None
+        # never hand out an array the caller or a shared variable also holds
+        outs = [
+            r.copy() if leaf or not r.flags.writeable or r.base is not None else r
+            for r, leaf in zip(results[: self._n_out], self._leaf_outputs, strict=True)
+        ]
         for (var, _), new in zip(self.updates, results[self._n_out :], strict=True):
             var.op.container.value = np.array(new, dtype=var.type.dtype)
         if self._single:
@@ -132,9 +155,18 @@ class Function:
 
     def export(self, directory: str, name: str = "fn"):
         """Standalone C for this function (needs the C backend)."""
-        raise SymcBackendUnavailableError(
-            "export: standalone C export needs the C backend, which is not available yet."
+        raise _fail(
+            SymcBackendUnavailableError(
+                "export: standalone C export needs the C backend, which is not available yet."
+            ),
+            user_location(),
         )
+
+
+def _describe_arg(arg: Any) -> str:
+    if isinstance(arg, np.ndarray):
+        return f"shape {arg.shape} {arg.dtype}"
+    return type(arg).__name__
 
 
 def _arg_check(index: int, var: Node):
@@ -200,12 +232,21 @@ def function(
     loc = user_location()
     backend = backend or config.backend
     if backend not in ("python", "c", "cuda"):
-        raise _fail(SymcValueError(f"function: unknown backend {backend!r} (python, c, cuda)."), loc)
+        raise _fail(
+            SymcValueError(f"function: unknown backend {backend!r} (python, c, cuda)."), loc
+        )
     if backend != "python":
         raise _fail(
             SymcBackendUnavailableError(
                 f"function: backend={backend!r} is not available yet in this version of symc; "
                 f"use backend='python'."
+            ),
+            loc,
+        )
+    if on_unused_input not in ("raise", "ignore"):
+        raise _fail(
+            SymcValueError(
+                f"function: on_unused_input must be 'raise' or 'ignore', got {on_unused_input!r}."
             ),
             loc,
         )
@@ -217,7 +258,9 @@ def function(
     seen: set[int] = set()
     for i, v in enumerate(inputs):
         if not isinstance(v, Node) or not isinstance(v.op, Input):
-            kind = "a shared variable" if isinstance(v, Node) and isinstance(v.op, Shared) else repr(v)
+            kind = (
+                "a shared variable" if isinstance(v, Node) and isinstance(v.op, Shared) else repr(v)
+            )
             raise _fail(
                 SymcInputError(
                     f"function: input {i} must be a symbolic input (sc.scalar, sc.vector, ...), "
@@ -236,7 +279,11 @@ def function(
                 SymcInputError(
                     f"function: the outputs depend on {leaf.name or 'an unnamed input'} "
                     f"({leaf.type.describe()}), which is not among the inputs."
-                    + (f"\n  that input was built at {format_location(leaf.loc)}" if leaf.loc else "")
+                    + (
+                        f"\n  that input was built at {format_location(leaf.loc)}"
+                        if leaf.loc
+                        else ""
+                    )
                 ),
                 loc,
             )

@@ -6,36 +6,59 @@ import linecache
 import os
 import sys
 
-_SYMC_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+#: frames from these directories are symc's own (the code generator included)
+_INTERNAL = tuple(os.path.join(_ROOT, d) + os.sep for d in ("symc", "codegen"))
 
 Location = tuple  # (filename, lineno)
 
+# code object -> "is symc's own"; decided once per code object, since this runs
+# for every node built and a prefix test on every frame adds up
+_internal_code: dict = {}
+
 
 def user_location(depth: int = 1) -> Location | None:
-    """``(file, line)`` of the innermost caller frame that is not symc's own code."""
+    """``(file, line)`` of the innermost caller frame that is not symc's own code.
+
+    ``depth`` says where to start looking (1: the caller of this function);
+    symc's frames are skipped from there, so it only needs to be roughly right.
+    """
     frame = sys._getframe(depth)
-    while frame is not None and frame.f_code.co_filename.startswith(_SYMC_DIR):
+    known = _internal_code.get
+    while frame is not None:
+        code = frame.f_code
+        internal = known(code)
+        if internal is None:
+            internal = _internal_code[code] = code.co_filename.startswith(_INTERNAL)
+        if not internal:
+            return (code.co_filename, frame.f_lineno)
         frame = frame.f_back
-    if frame is None:
-        return None
-    return (frame.f_code.co_filename, frame.f_lineno)
+    return None
 
 
 def format_location(loc: Location | None) -> str:
-    """``  built at train.py:42   h = X @ W1`` (empty when unknown)."""
+    """``train.py:42   h = X @ W1`` (empty when unknown)."""
     if loc is None:
         return ""
     filename, lineno = loc
     code = linecache.getline(filename, lineno).strip()
-    short = os.path.relpath(filename) if not filename.startswith("<") else filename
-    if short.startswith(".." + os.sep + ".."):
-        short = filename
+    short = filename
+    if not filename.startswith("<"):
+        try:
+            rel = os.path.relpath(filename)
+        except ValueError:  # another drive on Windows
+            rel = filename
+        if not rel.startswith(".." + os.sep + ".."):
+            short = rel
     text = f"{short}:{lineno}"
     return f"{text}   {code}" if code else text
 
 
 def with_location(err: Exception, loc: Location | None, verb: str = "built at") -> Exception:
-    """A copy of ``err`` (same class) whose message ends with where the user was."""
+    """A copy of ``err`` (same class) whose message ends with where the user was.
+
+    The copy carries ``location`` (the ``(file, line)`` pair) for tools.
+    """
     where = format_location(loc)
     if not where:
         return err

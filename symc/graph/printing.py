@@ -1,7 +1,10 @@
 """``dprint``: a readable, indented rendering of a graph with types.
 
 A node used more than once is printed in full the first time, tagged
-``[id A]``, and referred to by its tag afterwards.
+``[id A]``, and referred to by its tag afterwards. Indentation stops at
+``max_depth`` levels: a subtree deeper than that is tagged, referred to, and
+printed as a block of its own below, so a chain of 10,000 ops prints as
+blocks of readable width instead of lines 30,000 characters long.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from typing import TextIO
 
 from .node import Node
 from .traverse import toposort
+
+MAX_DEPTH = 40
 
 
 def _tag(k: int) -> str:
@@ -37,43 +42,80 @@ def _head(node: Node) -> str:
     return f"{text} ({node.name})" if node.name else text
 
 
-def dprint_text(outputs: Node | Iterable[Node]) -> str:
+class _Printer:
+    def __init__(self, outs: list[Node], max_depth: int):
+        self.max_depth = max(1, max_depth)
+        self.uses: dict[int, int] = {}
+        for node in toposort(outs):
+            for i in node.inputs:
+                self.uses[id(i)] = self.uses.get(id(i), 0) + 1
+        for o in outs:  # an output printed inside an earlier one is referred to by its tag
+            self.uses[id(o)] = self.uses.get(id(o), 0) + 1
+        self.tags: dict[int, str] = {}
+        self.lines: list[str] = []
+        self.blocks: list[Node] = []  # subtrees cut at max_depth, printed after
+        self.printed: set[int] = set()
+
+    def tag(self, n: Node) -> str:
+        t = self.tags.get(id(n))
+        if t is None:
+            t = self.tags[id(n)] = _tag(len(self.tags))
+        return t
+
+    def tree(self, root: Node) -> None:
+        # an explicit stack instead of recursion: graphs can be thousands deep
+        stack = [(root, "", "", 0)]
+        while stack:
+            n, pre, br, depth = stack.pop()
+            if id(n) in self.printed:
+                self.lines.append(f"{pre}{br}[id {self.tag(n)}] {_head(n)} ...")
+                continue
+            if n.inputs and depth >= self.max_depth:
+                if id(n) not in self.tags:
+                    self.blocks.append(n)
+                t = self.tag(n)
+                self.lines.append(f"{pre}{br}[id {t}] {_head(n)} ... (continued below)")
+                continue
+            if n.inputs:
+                self.printed.add(id(n))
+            tag = ""
+            if n.inputs and (self.uses.get(id(n), 0) > 1 or id(n) in self.tags):
+                tag = f" [id {self.tag(n)}]"
+            self.lines.append(f"{pre}{br}{_head(n)} : {n.type}{tag}")
+            child_pre = pre + ("   " if br.startswith("└") else "│  " if br else "")
+            kids = n.inputs
+            for k in range(len(kids) - 1, -1, -1):
+                last = k == len(kids) - 1
+                stack.append((kids[k], child_pre, "└─ " if last else "├─ ", depth + 1))
+
+    def run(self, outs: list[Node]) -> str:
+        for o in outs:
+            self.tree(o)
+        done = 0
+        while done < len(self.blocks):
+            block = self.blocks[done]
+            done += 1
+            if id(block) not in self.printed:
+                self.lines.append("")
+                self.tree(block)
+        return "\n".join(self.lines)
+
+
+def dprint_text(outputs: Node | Iterable[Node], max_depth: int = MAX_DEPTH) -> str:
     """The ``dprint`` rendering as a string."""
     outs = [outputs] if isinstance(outputs, Node) else list(outputs)
-    uses: dict[int, int] = {}
-    for node in toposort(outs):
-        for i in node.inputs:
-            uses[id(i)] = uses.get(id(i), 0) + 1
-    tags: dict[int, str] = {}
-    lines: list[str] = []
-
-    def emit(node: Node, prefix: str, branch: str) -> None:
-        # explicit stack instead of recursion: graphs can be thousands deep
-        stack = [(node, prefix, branch)]
-        while stack:
-            n, pre, br = stack.pop()
-            shared_use = uses.get(id(n), 0) > 1 and n.inputs
-            if id(n) in tags:
-                lines.append(f"{pre}{br}[id {tags[id(n)]}] {_head(n)} ...")
-                continue
-            tag = ""
-            if shared_use:
-                tags[id(n)] = _tag(len(tags))
-                tag = f" [id {tags[id(n)]}]"
-            lines.append(f"{pre}{br}{_head(n)} : {n.type}{tag}")
-            child_pre = pre + ("   " if br.startswith("└") else "│  " if br else "")
-            kids = list(n.inputs)
-            for k in reversed(range(len(kids))):
-                last = k == len(kids) - 1
-                stack.append((kids[k], child_pre, "└─ " if last else "├─ "))
-
-    for o in outs:
-        emit(o, "", "")
-    return "\n".join(lines)
+    return _Printer(outs, max_depth).run(outs)
 
 
-def dprint(outputs: Node | Iterable[Node], file: TextIO | None = None) -> None:
+def dprint(
+    outputs: Node | Iterable[Node], file: TextIO | None = None, max_depth: int = MAX_DEPTH
+) -> None:
     """Print a graph, one node per line, indented by depth, with dtype and static shape.
+
+    Args:
+        outputs: a node or a list of nodes (printed one after the other).
+        file: where to write (default: standard output).
+        max_depth: indentation levels before a subtree is moved to a block below.
 
     >>> sc.dprint(sc.sum(x * 2))
     sum{axes=(0,)} : float64[]
@@ -81,4 +123,4 @@ def dprint(outputs: Node | Iterable[Node], file: TextIO | None = None) -> None:
        ├─ x : float64[?,]
        └─ const 2.0 : float64[]
     """
-    print(dprint_text(outputs), file=file or sys.stdout)
+    print(dprint_text(outputs, max_depth), file=file or sys.stdout)

@@ -4,30 +4,39 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from ..errors import SymcShapeError, SymcTypeError
+from .location import user_location, with_location
 from .node import Node, apply
+
+
+def _fail(err: Exception) -> Exception:
+    return with_location(err, user_location(), verb="called at")
 
 
 def toposort(outputs: Iterable[Node]) -> list[Node]:
     """Every node the ``outputs`` depend on, each after its inputs (iterative, no recursion)."""
     order: list[Node] = []
-    done: set[int] = set()
+    append = order.append
+    # a node is marked when first pushed: in a DAG it cannot be reached again
+    # from below while it is still on the stack
+    seen: set[int] = set()
+    mark = seen.add
     for root in outputs:
-        if id(root) in done:
+        if id(root) in seen:
             continue
+        mark(id(root))
         stack = [(root, iter(root.inputs))]
-        pending = {id(root)}
+        push, pop = stack.append, stack.pop
         while stack:
             node, it = stack[-1]
             for child in it:
-                if id(child) not in done and id(child) not in pending:
-                    pending.add(id(child))
-                    stack.append((child, iter(child.inputs)))
+                if id(child) not in seen:
+                    mark(id(child))
+                    push((child, iter(child.inputs)))
                     break
             else:
-                stack.pop()
-                pending.discard(id(node))
-                done.add(id(node))
-                order.append(node)
+                pop()
+                append(node)
     return order
 
 
@@ -45,13 +54,29 @@ def inputs_of(outputs: Node | Iterable[Node]) -> list[Node]:
 def replace(outputs: Node | Iterable[Node], replacements: Mapping[Node, object]) -> list[Node]:
     """The graph of ``outputs`` with some nodes substituted (types are re-inferred).
 
+    Returns a list (one graph per output). A replacement must have as many
+    dimensions as what it replaces; dtype and static lengths may differ, and
+    the nodes above are re-typed (raising if they no longer fit).
+
     >>> sc.replace([cost], {v: 2 * v})
     """
     from ..api.convert import as_node
 
-    single = isinstance(outputs, Node)
-    outs = [outputs] if single else list(outputs)
-    memo: dict[int, Node] = {id(k): as_node(v, like=k) for k, v in replacements.items()}
+    outs = [outputs] if isinstance(outputs, Node) else list(outputs)
+    memo: dict[int, Node] = {}
+    for old, new in replacements.items():
+        if not isinstance(old, Node):
+            raise _fail(SymcTypeError(f"replace: keys must be graph values, got {old!r}."))
+        new = as_node(new, like=old)
+        if new.type.ndim != old.type.ndim:
+            raise _fail(
+                SymcShapeError(
+                    f"replace: {old.name or 'a value'} of {old.type.describe()} cannot be "
+                    f"replaced by a value of {new.type.describe()}: the number of "
+                    f"dimensions differs."
+                )
+            )
+        memo[id(old)] = new
     for node in toposort(outs):
         if id(node) in memo:
             continue

@@ -278,6 +278,11 @@ _ROWS = [
     Row("logical_or", 2, np.logical_or, None, "bool", symbol="|"),
     Row("logical_xor", 2, np.logical_xor, None, "bool", symbol="^"),
     Row("logical_not", 1, np.logical_not, None, "bool"),
+    # the operators & | ^ ~: bitwise on integers, logical on booleans, as in NumPy
+    Row("bitwise_and", 2, np.bitwise_and, None, "numpy", symbol="&"),
+    Row("bitwise_or", 2, np.bitwise_or, None, "numpy", symbol="|"),
+    Row("bitwise_xor", 2, np.bitwise_xor, None, "numpy", symbol="^"),
+    Row("invert", 1, np.invert, None, "numpy", symbol="~"),
     # selection
     Row(
         "where",

@@ -1,0 +1,68 @@
+"""``import symc`` stays cheap: no heavy modules, no directories, NumPy on first use."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HEAVY = ["sympy", "mpmath", "scipy", "cffi.recompiler", "setuptools", "distutils", "pycuda"]
+
+PROBE = """
+import json, os, sys
+before = set(sys.modules)
+import symc
+after_import = sorted(set(sys.modules) - before)
+x = symc.vector("x")
+f = symc.function([x], symc.sum(symc.exp(x)) * 2, backend="python")
+f([1.0, 2.0])
+after_use = sorted(set(sys.modules) - before)
+print(json.dumps({"import": after_import, "use": after_use}))
+"""
+
+
+def _run(tmp_path) -> dict:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYMC_")}
+    env.update(
+        PYTHONPATH=ROOT,
+        HOME=str(home),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    result["created"] = sorted(os.listdir(tmp_path))
+    result["home"] = sorted(os.listdir(home))
+    return result
+
+
+def _loaded(modules: list[str], name: str) -> bool:
+    return any(m == name or m.startswith(name + ".") for m in modules)
+
+
+def test_import_is_light(tmp_path):
+    result = _run(tmp_path)
+    for name in HEAVY + ["numpy"]:
+        assert not _loaded(result["import"], name), f"import symc loaded {name}"
+    # first use loads NumPy, but still none of the heavy machinery
+    assert _loaded(result["use"], "numpy")
+    for name in HEAVY:
+        assert not _loaded(result["use"], name), f"building and calling loaded {name}"
+
+
+def test_import_creates_no_directory(tmp_path):
+    result = _run(tmp_path)
+    assert result["created"] == ["home"]
+    assert result["home"] == []
