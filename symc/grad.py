@@ -17,7 +17,7 @@ from typing import Any
 from . import dtypes
 from .errors import SymcDisconnectedError, SymcGradError, SymcTypeError, SymcValueError
 from .graph.location import format_location, user_location, with_location
-from .graph.node import Node
+from .graph.node import Node, building_at
 from .graph.traverse import toposort
 from .graph.types import format_shape
 
@@ -178,15 +178,19 @@ def _backprop(seeds: list[tuple[Node, Node]], wrts: list[Node]) -> dict[int, Nod
         inputs = node.inputs
         if not inputs or (nid in wanted and not any(id(i) in reaches for i in inputs)):
             continue
+        outer_loc = building_at[0]
+        building_at[0] = node.loc
         try:
             in_grads = node.op.pullback(inputs, node, g)
+            for x, gx in zip(inputs, in_grads, strict=True):
+                if gx is None or id(x) not in reaches or not dtypes.is_float(x.type.dtype):
+                    continue
+                adj.setdefault(id(x), []).append(sum_to(gx, x))
         except (SymcGradError, NotImplementedError) as err:
             msg = str(err) or f"{node.op.label()}: this op has no gradient rule."
             raise with_location(SymcGradError(msg), node.loc) from None
-        for x, gx in zip(inputs, in_grads, strict=True):
-            if gx is None or id(x) not in reaches or not dtypes.is_float(x.type.dtype):
-                continue
-            adj.setdefault(id(x), []).append(sum_to(gx, x))
+        finally:
+            building_at[0] = outer_loc
     return result
 
 

@@ -18,6 +18,9 @@ from ..graph.types import TensorType
 from ..ops.leaves import Constant
 
 
+_SCALARS: dict = {}
+
+
 def constant(value: Any, dtype: str | None = None, name: str | None = None) -> Node:
     """A constant node holding ``value`` (copied, read-only); equal constants are one node.
 
@@ -25,6 +28,15 @@ def constant(value: Any, dtype: str | None = None, name: str | None = None) -> N
     """
     if isinstance(value, Node):
         raise SymcTypeError(f"constant: {value!r} is already symbolic.")
+    if name is None and value.__class__ in (int, float, bool) and dtype.__class__ is str:
+        # (type, value) tells 1 from 1.0 from True; repr tells 0.0 from -0.0 and NaNs apart
+        key = (value.__class__, repr(value), dtype)
+        node = _SCALARS.get(key)
+        if node is None:
+            if len(_SCALARS) > 4096:
+                _SCALARS.clear()
+            node = _SCALARS[key] = constant(np.asarray(value), dtype)
+        return node
     try:
         arr = np.array(value, dtype=None if dtype is None else dtypes.canonical(dtype))
     except (TypeError, ValueError, OverflowError) as err:

@@ -16,6 +16,7 @@ from ..ops.leaves import Constant
 from .convert import _is_python_scalar, as_node, as_nodes, constant
 
 _OPS: dict[str, Elemwise] = {}
+_FLOATS = frozenset(dtypes.FLOATS)
 
 
 def elemwise(fn: str, *args: Any) -> Node:
@@ -30,6 +31,8 @@ def elemwise(fn: str, *args: Any) -> Node:
     op = _OPS.get(fn)
     if op is None:
         op = _OPS[fn] = Elemwise(fn)
+    if all(a.__class__ is Node and a.type.dtype in _FLOATS for a in args):
+        return apply(op, args)  # the common case: no conversion, no promotion rule
     nodes = as_nodes(*args, op=fn)
     strong = [n for n, a in zip(nodes, args, strict=True) if not _is_python_scalar(a)]
     if not any(dtypes.is_float(n.type.dtype) for n in strong):

@@ -9,10 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 
-def _math():
-    from . import math
+_MATH = None
 
-    return math
+
+def _math():
+    global _MATH
+    if _MATH is None:
+        from . import math
+
+        _MATH = math
+    return _MATH
 
 
 class TensorOperators:

@@ -19,7 +19,23 @@ from .types import TensorType
 if TYPE_CHECKING:
     from ..ops.base import Op
 
-_interned: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+# key -> KeyedRef(node): a plain dict of weak references, cheaper than a
+# WeakValueDictionary on this hot path; a dead node's entry removes itself.
+_interned: dict = {}
+
+
+def _forget(ref: weakref.KeyedRef) -> None:
+    if _interned.get(ref.key) is ref:
+        del _interned[ref.key]
+
+
+def _lookup(key) -> Node | None:
+    ref = _interned.get(key)
+    return None if ref is None else ref()
+
+
+def _remember(key, node: Node) -> None:
+    _interned[key] = weakref.KeyedRef(node, _forget, key)
 _uids = itertools.count()
 
 
@@ -59,6 +75,12 @@ class Node(TensorOperators):
         return not self.inputs and self.op.is_leaf
 
 
+#: while a gradient is built, the forward node's location: the new nodes get it
+#: (an error in a gradient graph points at the user's forward expression) and
+#: no stack walk is needed per node
+building_at: list = [None]
+
+
 def apply(op: Op, inputs: tuple[Node, ...] | list[Node], loc=None) -> Node:
     """The node for ``op(*inputs)``: the existing one if already built, else a new one.
 
@@ -67,29 +89,31 @@ def apply(op: Op, inputs: tuple[Node, ...] | list[Node], loc=None) -> Node:
     """
     inputs = tuple(inputs)
     key = (op, *map(id, inputs))
-    node = _interned.get(key)
-    if node is not None:
-        return node
+    ref = _interned.get(key)
+    if ref is not None:
+        node = ref()
+        if node is not None:
+            return node
     if loc is None:
-        loc = user_location(2)
+        loc = building_at[0] or user_location(2)
     try:
         out_type = op.infer(*(i.type for i in inputs))
     except SymcError as err:
         raise with_location(err, loc) from None
     node = Node(op, inputs, out_type, loc=loc)
-    _interned[key] = node
+    _interned[key] = weakref.KeyedRef(node, _forget, key)
     return node
 
 
 def leaf(op: Op, type: TensorType, name: str | None = None, intern_key=None) -> Node:
     """A leaf node; interned under ``intern_key`` when given (constants)."""
     if intern_key is not None:
-        node = _interned.get(intern_key)
+        node = _lookup(intern_key)
         if node is not None:
             return node
     node = Node(op, (), type, name=name, loc=user_location(2))
     if intern_key is not None:
-        _interned[intern_key] = node
+        _remember(intern_key, node)
     return node
 
 

@@ -13,6 +13,9 @@ from .base import Op
 from .scalar_table import ROWS, numpy_result_dtype
 
 
+_INFERRED: dict = {}
+
+
 @dataclass(frozen=True)
 class Elemwise(Op):
     """Apply the scalar function ``fn`` (a row of ``scalar_table.ROWS``) elementwise."""
@@ -32,6 +35,14 @@ class Elemwise(Op):
         return self.fn
 
     def infer(self, *types: TensorType) -> TensorType:
+        # graph building calls this once per node: memoize on the (hashable) types
+        key = (self.fn, types, dtypes.config.floatX)
+        out = _INFERRED.get(key)
+        if out is None:
+            out = _INFERRED[key] = self._infer(types)
+        return out
+
+    def _infer(self, types: tuple[TensorType, ...]) -> TensorType:
         row = self.row
         if len(types) != row.arity:
             raise SymcTypeError(f"{self.fn}: takes {row.arity} inputs, got {len(types)}.")

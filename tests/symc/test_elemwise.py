@@ -291,10 +291,11 @@ def test_unary_operators(backend):
     assert abs(x) is sc.abs(x)
     assert +x is x
     b = sc.vector("b", dtype="bool")
-    assert ~b is sc.logical_not(b)
-    assert (b & b) is sc.logical_and(b, b)
-    assert (b | b) is sc.logical_or(b, b)
-    assert (b ^ b) is sc.logical_xor(b, b)
+    # & | ^ ~ are NumPy's bitwise operators (logical on booleans): see test_operators.py
+    assert ~b is sc.invert(b)
+    assert (b & b) is sc.bitwise_and(b, b)
+    assert (b | b) is sc.bitwise_or(b, b)
+    assert (b ^ b) is sc.bitwise_xor(b, b)
 
 
 @SETTINGS
