@@ -18,7 +18,7 @@ from . import dtypes
 from .errors import SymcDisconnectedError, SymcGradError, SymcTypeError, SymcValueError
 from .graph.location import format_location, user_location, with_location
 from .graph.node import Node, building_at
-from .graph.traverse import toposort
+from .graph.traverse import replace, toposort
 from .graph.types import format_shape
 
 _DISCONNECTED = ("raise", "zero")
@@ -104,9 +104,30 @@ def grad(
     single, wrts = _as_list("grad", wrt)
     from .api.convert import constant
 
-    grads = _backprop([(cost, constant(1.0, dtype=cost.type.dtype))], wrts)
+    stable = _stabilized(cost, wrts)
+    grads = _backprop([(stable, constant(1.0, dtype=cost.type.dtype))], wrts)
     out = [_finish("grad", cost, w, grads, disconnected) for w in wrts]
     return out[0] if single else out
+
+
+def _stabilized(cost: Node, wrts: list[Node]) -> Node:
+    """The cost after the canonicalize and stabilize rewrites, still containing every ``wrt``.
+
+    Differentiating the stable form is what makes the gradient stable:
+    d/dy log(1 - exp(y)) at y = -1e-20 is -1e20 only through log1mexp.
+    A ``wrt`` inside the graph (not a leaf) could be rewritten away, so it
+    stands behind a placeholder while the rewrites run and is put back after.
+    """
+    from .api.creation import tensor
+    from .rewriting import stabilize_graph
+
+    swap = {w: tensor(w.name, w.type.shape, w.type.dtype) for w in wrts if not w.is_leaf}
+    if swap:
+        (cost,) = replace([cost], swap)
+    (stable,) = stabilize_graph([cost])
+    if swap:
+        (stable,) = replace([stable], {ph: w for w, ph in swap.items()})
+    return stable
 
 
 def _finish(fn: str, cost: Node, w: Node, grads: dict[int, Node | None], disconnected: str):
