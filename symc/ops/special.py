@@ -60,7 +60,8 @@ def log_softmax_impl(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     with np.errstate(all="ignore"):
         top = _max(x, axes)
         shifted = x - np.where(np.isfinite(top), top, 0).astype(x.dtype)
-        lse = np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
+        # log1p-based, so the dominant entry keeps its digits: [0, -100] -> -3.7e-44
+        lse = logsumexp_impl(shifted, axes, keepdims=True)
         return np.asarray(shifted - lse, dtype=x.dtype)
 
 

@@ -242,3 +242,11 @@ def test_hessian_of_logsumexp(backend):
     h = sc.function([v], sc.hessian(sc.logsumexp(v), v), backend=backend)(x)
     s = ss.softmax(x)
     np.testing.assert_allclose(h, np.diag(s) - np.outer(s, s), rtol=1e-12, atol=1e-15)
+
+
+def test_log_softmax_keeps_the_digits_of_a_dominant_entry(backend):
+    x = sc.vector("x")
+    f = sc.function([x], sc.log_softmax(x), backend=backend)
+    got = f(np.array([0.0, -100.0]))
+    # log(1 / (1 + e^-100)) = -e^-100 to double precision; a log(sum) form gives 0
+    np.testing.assert_allclose(got, [-np.exp(-100.0), -100.0], rtol=1e-15)
