@@ -17,7 +17,7 @@ from typing import Any
 from . import dtypes
 from .errors import SymcDisconnectedError, SymcGradError, SymcTypeError, SymcValueError
 from .graph.location import format_location, user_location, with_location
-from .graph.node import Node, building_at
+from .graph.node import Node, building_at, gc_paused
 from .graph.traverse import replace, toposort
 from .graph.types import format_shape
 
@@ -104,9 +104,10 @@ def grad(
     single, wrts = _as_list("grad", wrt)
     from .api.convert import constant
 
-    stable = _stabilized(cost, wrts)
-    grads = _backprop([(stable, constant(1.0, dtype=cost.type.dtype))], wrts)
-    out = [_finish("grad", cost, w, grads, disconnected) for w in wrts]
+    with gc_paused():
+        stable = _stabilized(cost, wrts)
+        grads = _backprop([(stable, constant(1.0, dtype=cost.type.dtype))], wrts)
+        out = [_finish("grad", cost, w, grads, disconnected) for w in wrts]
     return out[0] if single else out
 
 

@@ -14,11 +14,10 @@ never skipped except by an explicit exclude.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Sequence
 
 from ..config import config
-from ..graph.node import Node
+from ..graph.node import Node, gc_paused
 from . import canonicalize, fuse, specialize, stabilize
 from .engine import Rewriter
 from .registry import Rule
@@ -82,15 +81,8 @@ def optimize(
     ex = _names(exclude) | set(config.exclude_rewrites)
     inc = _names(include)
     trace = config.trace_rewrites if trace is None else trace
-    # the passes allocate many small objects and free none: pausing the cyclic
-    # collector saves its repeated full scans of the graph (a third of the time)
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return _run(outs, phases, ex, inc, trace, stats)
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _run(outs, phases, ex, inc, trace, stats) -> list[Node]:
