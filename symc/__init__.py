@@ -39,8 +39,8 @@ __version__ = "0.1.0"
 
 _MATH = (
     "add subtract multiply true_divide divide floor_divide mod power maximum minimum arctan2 "
-    "logaddexp hypot lt le gt ge eq ne logical_and logical_or logical_xor logical_not bitwise_and bitwise_or bitwise_xor invert "
-    "negative "
+    "logaddexp hypot lt le gt ge eq ne logical_and logical_or logical_xor logical_not "
+    "bitwise_and bitwise_or bitwise_xor invert negative "
     "abs sign square exp expm1 log log1p log2 log10 sqrt sigmoid softplus log1mexp sin cos tan "
     "arcsin arccos arctan sinh cosh tanh erf erfc floor ceil isnan isinf round where clip cast"
 )

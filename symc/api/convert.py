@@ -17,7 +17,6 @@ from ..graph.node import Node, leaf
 from ..graph.types import TensorType
 from ..ops.leaves import Constant
 
-
 _SCALARS: dict = {}
 
 

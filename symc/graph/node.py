@@ -39,6 +39,8 @@ def _lookup(key) -> Node | None:
 
 def _remember(key, node: Node) -> None:
     _interned[key] = weakref.KeyedRef(node, _forget, key)
+
+
 _uids = itertools.count()
 
 

@@ -12,7 +12,6 @@ from ..graph.types import TensorType, broadcast_shapes
 from .base import Op
 from .scalar_table import ROWS, numpy_result_dtype
 
-
 _INFERRED: dict = {}
 
 

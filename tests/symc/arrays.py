@@ -16,9 +16,9 @@ ALL_DTYPES = ["float32", "float64", "int64", "bool"]
 
 def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 0, max_side: int = 4):
     """Shapes including 0-d, length-0 and length-1 axes."""
-    return st.lists(
-        st.integers(min_side, max_side), min_size=min_dims, max_size=max_dims
-    ).map(tuple)
+    return st.lists(st.integers(min_side, max_side), min_size=min_dims, max_size=max_dims).map(
+        tuple
+    )
 
 
 def values(dtype: str, shape: tuple, rng: np.random.Generator, low=-3.0, high=3.0) -> np.ndarray:
