@@ -4,12 +4,15 @@ Every program renders to one C99 file that exports, for a prefix ``P``
 (default ``symc``)::
 
     int32_t P_abi_version(void);                       /* == ABI_VERSION */
-    int32_t P_shapes(const int64_t *in_shapes, int64_t *out_shapes);
+    int32_t P_shapes(void *const *data, const int64_t *in_shapes,
+                     int64_t *out_shapes);
     int32_t P_run(void *const *data, const int64_t *shapes,
                   const int64_t *strides, int32_t nthreads);
 
 ``P_shapes`` computes every output's shape from the inputs' shapes (the
-inputs' ``ndim`` values concatenated in input order) and writes them,
+inputs' ``ndim`` values concatenated in input order) and, for extents that
+depend on data (:class:`codegen.ir.Value`), the input pointers ``data``
+(inputs only, as in ``P_run``), and writes them,
 concatenated in output order, to ``out_shapes``. It returns a status.
 
 ``P_run`` evaluates the program. ``data`` holds one pointer per input, then
@@ -22,13 +25,14 @@ and must not overlap the inputs. ``nthreads <= 0`` lets OpenMP decide.
 Temporaries are allocated and freed inside ``P_run``. Both functions are
 thread-safe and do not touch global state.
 
-Statuses: 0 success; the positive codes below; ``ERR_CHECK_BASE + i`` when
+Statuses: 0 success; the positive codes below; a :class:`codegen.ir.Guard`'s
+``code`` when it fails (by convention ``ERR_GUARD_BASE + j``); ``ERR_CHECK_BASE + i`` when
 ``Program.checks[i]`` failed.
 """
 
 from __future__ import annotations
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 OK = 0
 ERR_NOMEM = 1
@@ -37,6 +41,7 @@ ERR_SHAPE = 3
 ERR_EMPTY_REDUCTION = 4
 ERR_BLAS_SIZE = 5
 ERR_CHECK_BASE = 100
+ERR_GUARD_BASE = 1 << 20
 
 MESSAGES = {
     ERR_NOMEM: "out of memory while allocating a temporary array",

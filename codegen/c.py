@@ -14,7 +14,7 @@ import re
 from codegen import abi, templates
 from codegen.c_loops import LoopWriter
 from codegen.errors import IRError
-from codegen.ir import DTYPES, Elementwise, Gemm, IOp, Program, Reduce, Shape, Stride
+from codegen.ir import DTYPES, Elementwise, Gemm, Guard, IOp, Program, Reduce, Shape, Stride, Value
 from codegen.printer import ScalarPrinter, c_type
 from codegen.validate import validate
 
@@ -61,6 +61,7 @@ class _Emitter:
         self.prefix = prefix
         self.vector_math = vector_math
         self.printer = ScalarPrinter()
+        self.printer.dim_text = self.dim
         self.names: dict = {}
         for group, tag in (
             (program.inputs, "in"),
@@ -83,6 +84,9 @@ class _Emitter:
             return f"{self.names[d.buffer]}_d{d.axis}"
         if isinstance(d, Stride):
             return f"{self.names[d.buffer]}_s{d.axis}"
+        if isinstance(d, Value):
+            k = self.p.inputs.index(d.buffer)
+            return f"((int64_t)(({c_type(d.buffer.dtype)} const *)data[{k}])[0])"
         if isinstance(d, IOp):
             a, b = self.dim(d.a), self.dim(d.b)
             if d.op in ("add", "sub", "mul"):
@@ -96,6 +100,8 @@ class _Emitter:
                 return f"{self.printer.need('bcast', None)}({a}, {b}, &berr)"
             if d.op == "bstride":
                 return f"({a} == 1 ? INT64_C(0) : {b})"
+            if d.op == "lt":
+                return f"({a} < {b} ? INT64_C(1) : INT64_C(0))"
         raise IRError(f"cannot render Dim {d!r}.")
 
     # -- the translation unit -------------------------------------------------
@@ -149,9 +155,11 @@ class _Emitter:
 
     def _shapes_fn(self) -> list:
         out = [
-            f"int32_t {self.prefix}_shapes(const int64_t *in_shapes, int64_t *out_shapes)",
+            f"int32_t {self.prefix}_shapes(void *const *data, const int64_t *in_shapes, "
+            "int64_t *out_shapes)",
             "{",
             "    int berr = 0;",
+            "    (void)data;",
         ]
         defs, _ = self._shape_defs(self.p.inputs, "in_shapes", 0)
         out += defs
@@ -219,6 +227,8 @@ class _Emitter:
                 body = self.loops.reduce(stmt)
             elif isinstance(stmt, Gemm):
                 body = self.loops.gemm(stmt)
+            elif isinstance(stmt, Guard):
+                body = self.loops.guard(stmt)
             else:
                 raise IRError(f"unknown statement {stmt!r}")
             out += ["    " + line if line and not line.startswith("#") else line for line in body]

@@ -11,7 +11,7 @@ loops on one thread.
 from __future__ import annotations
 
 from codegen import abi, templates
-from codegen.ir import DTYPES, Elementwise, Gemm, Index, Reduce, View, default_acc_dtype
+from codegen.ir import DTYPES, Elementwise, Gemm, Guard, Index, Reduce, View, default_acc_dtype
 from codegen.printer import _topo, c_type, literal
 
 _LIMITS = {
@@ -27,6 +27,15 @@ _LIMITS = {
     "float64": ("(-(double)INFINITY)", "((double)INFINITY)"),
     "float32": ("(-INFINITY)", "INFINITY"),
 }
+
+
+def _at(pos) -> object:
+    """A ``load(k, off=None)`` callback: ``p{k}[pos(k)]``, moved by ``off`` elements."""
+
+    def at(k: int, off: str | None = None) -> str:
+        return f"p{k}[{pos(k)}]" if off is None else f"p{k}[{pos(k)} + ({off})]"
+
+    return at
 
 
 def _static_scalar(view: View) -> bool:
@@ -81,16 +90,25 @@ class LoopWriter:
         views = list(st.operands) + [s.dest for s in st.stores]
         out = ["{"] + self._prologue(st.shape, views)
         roots = [s.value for s in st.stores]
+        moved = [s for s in st.stores if s.offset is not None]
+        roots += [s.offset for s in moved]
+        # a scatter-add may hit one element from several points: no threads, no SIMD
+        serial = any(s.accumulate and s.offset is not None for s in st.stores)
 
         def body(at) -> list:
-            lines, exprs = self.em.printer.block(roots, lambda k: at(k), lambda axis: f"i{axis}")
-            return lines + [f"{at(nops + j)} = {e};" for j, e in enumerate(exprs)]
+            lines, exprs = self.em.printer.block(roots, at, lambda axis: f"i{axis}")
+            offs = dict(zip(map(id, moved), exprs[len(st.stores) :], strict=True))
+            out = []
+            for j, s in enumerate(st.stores):
+                op = "+=" if s.accumulate else "="
+                out.append(f"{at(nops + j, offs.get(id(s)))} {op} {exprs[j]};")
+            return lines + out
 
         if nd == 0:
-            return out + ["    " + line for line in body(lambda k: f"p{k}[0]")] + ["}"]
+            return out + ["    " + line for line in body(_at(lambda k: "0"))] + ["}"]
         uses_index = any(isinstance(n, Index) for n in _topo(roots)[0])
-        strided = self._strided(st.shape, views, body)
-        if uses_index:
+        strided = self._strided(st.shape, views, body, serial)
+        if uses_index or serial:
             return out + strided + ["}"]
         conds = []
         if nd > 1:
@@ -106,7 +124,7 @@ class LoopWriter:
                 st_arr = ", ".join(f"p{k}_s{j}" for j in range(nd))
                 out.append(f"    const int64_t p{k}_st[{nd}] = {{{st_arr}}};")
                 conds.append(f"{self.em.printer.need('is_contig', None)}({nd}, shp, p{k}_st)")
-        flat = body(lambda k: f"p{k}[0]" if k < nops and _static_scalar(views[k]) else f"p{k}[i]")
+        flat = body(_at(lambda k: "0" if k < nops and _static_scalar(views[k]) else "i"))
         out.append(f"    if ({' && '.join(conds) or '1'}) {{")
         out += self._omp(f"size > {self.threshold}", simd=True)
         out.append("        for (int64_t i = 0; i < size; ++i) {")
@@ -115,15 +133,15 @@ class LoopWriter:
         out += ["    " + line if not line.startswith("#") else line for line in strided]
         return out + ["    }", "}"]
 
-    def _strided(self, shape: tuple, views: list, body) -> list:
+    def _strided(self, shape: tuple, views: list, body, serial: bool = False) -> list:
         nd = len(shape)
-        out = self._omp(f"size > {self.threshold}")
+        out = [] if serial else self._omp(f"size > {self.threshold}")
         for j in range(nd):
             ind = "    " * (j + 1)
             out.append(f"{ind}for (int64_t i{j} = 0; i{j} < n{j}; ++i{j}) {{")
             out += [ind + "    " + line for line in self._offsets(views, j, j, f"i{j}")]
         ind = "    " * (nd + 1)
-        out += [ind + line for line in body(lambda k: f"p{k}[o{k}_{nd - 1}]")]
+        out += [ind + line for line in body(_at(lambda k: f"o{k}_{nd - 1}"))]
         for j in reversed(range(nd)):
             out.append("    " * (j + 1) + "}")
         return out
@@ -144,14 +162,14 @@ class LoopWriter:
         out = ["{"] + self._prologue(st.shape, views)
         rsize = " * ".join(f"n{a}" for a in red) or "INT64_C(1)"
         ksize = " * ".join(f"n{a}" for a in kept) or "INT64_C(1)"
-        if st.op not in ("sum", "prod"):
+        if st.op not in ("sum", "prod") and not st.empty_ok:
             out.append(
                 f"    if ({rsize} == 0 && {ksize} > 0) "
                 f"{{ status = {abi.ERR_EMPTY_REDUCTION}; goto done; }}"
             )
         if kept:
             out += self._omp(f"size > {self.threshold}")
-        load = (lambda k: f"p{k}[o{k}_{nd - 1}]") if nd else (lambda k: f"p{k}[0]")
+        load = _at((lambda k: f"o{k}_{nd - 1}") if nd else (lambda k: "0"))
         lines, (expr,) = self.em.printer.block([st.value], load, lambda axis: f"i{axis}")
         init = {"sum": literal(0, acc_t), "prod": literal(1, acc_t)}.get(st.op)
         if init is None:
@@ -192,6 +210,23 @@ class LoopWriter:
             if red and level == len(kept):
                 body.append("    " * (level + 1) + store)
         return out + body + ["}"]
+
+    # -- guards -------------------------------------------------------------
+
+    def guard(self, st: Guard) -> list:
+        nd = len(st.shape)
+        views = list(st.operands)
+        out = ["{"] + self._prologue(st.shape, views) + ["    int bad = 0;"]
+
+        def body(at) -> list:
+            lines, (e,) = self.em.printer.block([st.cond], at, lambda axis: f"i{axis}")
+            return lines + [f"if ({e}) bad = 1;"]
+
+        if nd == 0:
+            out += ["    " + line for line in body(_at(lambda k: "0"))]
+        else:
+            out += self._strided(st.shape, views, body, serial=True)
+        return out + [f"    if (bad) {{ status = {int(st.code)}; goto done; }}", "}"]
 
     # -- GEMM ---------------------------------------------------------------
 

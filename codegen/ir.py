@@ -116,7 +116,8 @@ class Stride(_Node):
 #: Integer operations on Dims. "bcast" merges two extents by NumPy's rule and
 #: fails the call (ERR_BROADCAST) when they differ and neither is 1;
 #: "bstride" is ``0 if a == 1 else b`` (the stride of a broadcast axis).
-IOPS = ("add", "sub", "mul", "floordiv", "max", "min", "bcast", "bstride")
+#: "lt" is ``1 if a < b else 0`` (slice clamping and bounds checks are built from it).
+IOPS = ("add", "sub", "mul", "floordiv", "max", "min", "bcast", "bstride", "lt")
 
 
 @dataclass(frozen=True, eq=False)
@@ -128,7 +129,18 @@ class IOp(_Node):
     b: Dim
 
 
-Dim = int | Shape | Stride | IOp
+@dataclass(frozen=True, eq=False)
+class Value(_Node):
+    """The run-time value (as int64) of a 0-d integer *input* ``buffer``.
+
+    Lets extents and offsets depend on data: symbolic slice bounds, lengths
+    given as scalar arguments. ``P_shapes`` receives the data pointers for this.
+    """
+
+    buffer: Buffer
+
+
+Dim = int | Shape | Stride | IOp | Value
 
 
 def bcast(*dims: Dim) -> Dim:
@@ -153,10 +165,15 @@ class Check(_Node):
 
 @dataclass(frozen=True, eq=False)
 class Load(_Node):
-    """The current element of operand ``operand`` of the enclosing statement."""
+    """The current element of operand ``operand`` of the enclosing statement.
+
+    ``offset`` (an int64 scalar expression, optional) moves the load by that
+    many elements from the current position: a gather.
+    """
 
     operand: int
     dtype: str
+    offset: ScalarExpr | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,6 +189,14 @@ class Index(_Node):
     """The current loop index (int64) along ``axis`` of the enclosing index space."""
 
     axis: int
+    dtype: str = "int64"
+
+
+@dataclass(frozen=True, eq=False)
+class Extent(_Node):
+    """The value of the :data:`Dim` ``dim`` (a length, stride or scalar argument) as int64."""
+
+    dim: object
     dtype: str = "int64"
 
 
@@ -223,7 +248,7 @@ class Select(_Node):
         return self.a.dtype
 
 
-ScalarExpr = Load | Const | Index | Cast | Call | Select
+ScalarExpr = Load | Const | Index | Extent | Cast | Call | Select
 
 
 # --- statements ---------------------------------------------------------
@@ -240,10 +265,17 @@ class View(_Node):
 
 @dataclass(frozen=True, eq=False)
 class Store(_Node):
-    """Write ``value`` (of the view's dtype) through ``dest``."""
+    """Write ``value`` (of the view's dtype) through ``dest``.
+
+    ``offset`` (an int64 scalar expression, optional) moves the write by that
+    many elements; ``accumulate`` adds instead of assigning. Together they make
+    a scatter-add, which runs serially (indices may repeat).
+    """
 
     dest: View
     value: ScalarExpr
+    offset: ScalarExpr | None = None
+    accumulate: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -262,6 +294,8 @@ class Reduce(_Node):
     ``dest`` has one stride per axis of ``shape`` (0 on the reduced axes).
     ``argmax``/``argmin`` store the C-order flat index over the reduced axes.
     ``acc_dtype`` is the accumulator's dtype (default: :func:`default_acc_dtype`).
+    ``empty_ok``: an empty max/min stores its start value (-inf/+inf, or the
+    dtype's limit) instead of failing the call with ``ERR_EMPTY_REDUCTION``.
     """
 
     shape: tuple
@@ -271,6 +305,7 @@ class Reduce(_Node):
     op: str
     dest: View
     acc_dtype: str | None = None
+    empty_ok: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -294,7 +329,21 @@ class Gemm(_Node):
     beta: float = 0.0
 
 
-Stmt = Elementwise | Reduce | Gemm
+@dataclass(frozen=True, eq=False)
+class Guard(_Node):
+    """Fail the call with status ``code`` if the bool ``cond`` holds anywhere in ``shape``.
+
+    Data-dependent checks (gather indices in bounds) that ``Program.checks``,
+    which see only shapes and scalar values, cannot express.
+    """
+
+    shape: tuple
+    operands: tuple
+    cond: ScalarExpr
+    code: int
+
+
+Stmt = Elementwise | Reduce | Gemm | Guard
 
 
 @dataclass(frozen=True, eq=False)

@@ -31,7 +31,7 @@ from codegen.errors import CodegenError, KernelError
 GIL_THRESHOLD = 1 << 14  # elements; below this, releasing the GIL costs more than it frees
 _CDEF = """
 int32_t {p}_abi_version(void);
-int32_t {p}_shapes(const int64_t *in_shapes, int64_t *out_shapes);
+int32_t {p}_shapes(void *const *data, const int64_t *in_shapes, int64_t *out_shapes);
 int32_t {p}_run(void *const *data, const int64_t *shapes, const int64_t *strides,
                 int32_t nthreads);
 """
@@ -162,7 +162,10 @@ class CffiKernel:
             for n, s in zip(a.shape, a.strides, strict=False):
                 shapes[pos], strides[pos] = n, s // a.itemsize
                 pos += 1
-        status = self.shapes(shapes, shapes + self.in_dims)
+        data = ffi.new("void *[]", max(len(arrays) + len(self.signature.outputs), 1))
+        for k, a in enumerate(arrays):
+            data[k] = ffi.cast("void *", a.__array_interface__["data"][0])
+        status = self.shapes(data, shapes, shapes + self.in_dims)
         if status:
             self.on_error(status)
         outs = []
@@ -173,8 +176,7 @@ class CffiKernel:
                 strides[pos + d] = o.strides[d] // o.itemsize
             pos += ndim
             outs.append(o)
-        data = ffi.new("void *[]", max(len(arrays) + len(outs), 1))
-        for k, a in enumerate(arrays + outs):
+        for k, a in enumerate(outs, start=len(arrays)):
             data[k] = ffi.cast("void *", a.__array_interface__["data"][0])
         status = self.run(data, shapes, strides, self.nthreads)
         if status:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from codegen import scalar_fns, templates
 from codegen.errors import IRError
-from codegen.ir import DTYPES, Call, Cast, Const, Index, Load, Select
+from codegen.ir import DTYPES, Call, Cast, Const, Extent, Index, Load, Select
 
 ATOM = 0
 CAST_PREC = 2
@@ -82,6 +82,8 @@ class ScalarPrinter:
         self.helpers: dict = {}  # (section, dtype) -> None, an ordered set
         self.libm: dict = {}  # (C name, dtype) -> None: libm functions used
         self._count = 0
+        #: renders a Dim as C (set by the emitter; needed by Extent nodes)
+        self.dim_text: Callable | None = None
 
     def need(self, section: str, dtype: str | None) -> str:
         """Record that ``section`` is needed for ``dtype``; return its C name."""
@@ -97,7 +99,8 @@ class ScalarPrinter:
         """Render ``roots``; return (definition lines, one C expression per root).
 
         ``load(k)`` gives the C expression for the current element of operand
-        ``k``; ``index(axis)`` the loop index along ``axis``.
+        ``k``, and ``load(k, off)`` that element moved by the C expression ``off``;
+        ``index(axis)`` the loop index along ``axis``.
         """
         order, uses = _topo(roots)
         done: dict = {}
@@ -118,7 +121,13 @@ class ScalarPrinter:
         if isinstance(node, Const):
             return literal(node.value, node.dtype), ATOM
         if isinstance(node, Load):
-            return load(node.operand), ATOM
+            if node.offset is None:
+                return load(node.operand), ATOM
+            return load(node.operand, done[node.offset][0]), ATOM
+        if isinstance(node, Extent):
+            if self.dim_text is None:
+                raise IRError("Extent needs an emitter to render its Dim.")
+            return self.dim_text(node.dim), ATOM
         if isinstance(node, Index):
             if index is None:
                 raise IRError("Index is not available in this statement.")
@@ -177,6 +186,8 @@ def _wrap(text: str, prec: int, limit: int) -> str:
 
 
 def _children(node) -> tuple:
+    if isinstance(node, Load):
+        return () if node.offset is None else (node.offset,)
     if isinstance(node, Call):
         return node.args
     if isinstance(node, Cast):

@@ -87,6 +87,7 @@ FUNCTIONS.update(
         "softplus": _f(("helper", "softplus")),
         "log1mexp": _f(("helper", "log1mexp")),
         "logaddexp": _f(("helper", "logaddexp"), arity=2),
+        "log_erfc": _f(("helper", "log_erfc")),
         "add": _all(("infix", "+", 4), kinds="fiu"),
         "sub": _all(("infix", "-", 4), kinds="fiu"),
         "mul": _all(("infix", "*", 3), kinds="fiu"),

@@ -8,13 +8,16 @@ from codegen.ir import (
     REDUCE_OPS,
     Buffer,
     Elementwise,
+    Extent,
     Gemm,
+    Guard,
     IOp,
     Load,
     Program,
     Reduce,
     Shape,
     Stride,
+    Value,
     View,
 )
 from codegen.printer import _topo
@@ -53,8 +56,12 @@ def validate(program: Program) -> None:
 
 
 def _check_dim(d, known: set, allow_strides: bool = True) -> None:
-    if isinstance(d, bool) or not isinstance(d, (int, Shape, Stride, IOp)):
-        raise IRError(f"{d!r} is not a Dim (int, Shape, Stride or IOp).")
+    if isinstance(d, bool) or not isinstance(d, (int, Shape, Stride, IOp, Value)):
+        raise IRError(f"{d!r} is not a Dim (int, Shape, Stride, IOp or Value).")
+    if isinstance(d, Value):
+        b = d.buffer
+        if b not in known or b.role != "input" or b.ndim != 0 or DTYPES[b.dtype][2] not in "iu":
+            raise IRError(f"a Value Dim needs a 0-d integer input buffer, not {b.name!r}.")
     if isinstance(d, (Shape, Stride)):
         if d.buffer not in known:
             raise IRError(f"a Dim refers to buffer {d.buffer.name!r}, not in the program.")
@@ -81,11 +88,15 @@ def _check_view(view: View, ndim: int, known: set, writable: bool) -> None:
         _check_dim(d, known)
 
 
-def _check_value(roots: list, operands: tuple) -> None:
+def _check_value(roots: list, operands: tuple, known: set | None = None) -> None:
     for node in _topo(roots)[0]:
+        if isinstance(node, Extent) and known is not None:
+            _check_dim(node.dim, known)
         if isinstance(node, Load):
             if not 0 <= node.operand < len(operands):
                 raise IRError(f"Load of operand {node.operand}; there are {len(operands)}.")
+            if node.offset is not None and node.offset.dtype != "int64":
+                raise IRError(f"the offset of a Load of operand {node.operand} must be int64.")
             if node.dtype != operands[node.operand].buffer.dtype:
                 raise IRError(
                     f"Load of operand {node.operand} says {node.dtype}, the "
@@ -108,7 +119,10 @@ def _check_stmt(stmt, known: set) -> None:
                     f"storing {st.value.dtype} into {st.dest.buffer.dtype} buffer "
                     f"{st.dest.buffer.name!r}; insert a Cast."
                 )
-        _check_value([s.value for s in stmt.stores], stmt.operands)
+            if st.offset is not None and st.offset.dtype != "int64":
+                raise IRError("a Store's offset must be int64.")
+        roots = [s.value for s in stmt.stores] + [s.offset for s in stmt.stores if s.offset]
+        _check_value(roots, stmt.operands, known)
     elif isinstance(stmt, Reduce):
         nd = len(stmt.shape)
         if stmt.op not in REDUCE_OPS:
@@ -118,7 +132,7 @@ def _check_stmt(stmt, known: set) -> None:
         for v in stmt.operands:
             _check_view(v, nd, known, False)
         _check_view(stmt.dest, nd, known, True)
-        _check_value([stmt.value], stmt.operands)
+        _check_value([stmt.value], stmt.operands, known)
         if stmt.op.startswith("arg") and stmt.dest.buffer.dtype != "int64":
             raise IRError(f"{stmt.op} stores int64, not {stmt.dest.buffer.dtype}.")
     elif isinstance(stmt, Gemm):
@@ -130,5 +144,13 @@ def _check_stmt(stmt, known: set) -> None:
         _check_view(stmt.c, 3, known, True)
         for d in (stmt.m, stmt.n, stmt.k, stmt.batch):
             _check_dim(d, known)
+    elif isinstance(stmt, Guard):
+        for d in stmt.shape:
+            _check_dim(d, known)
+        for v in stmt.operands:
+            _check_view(v, len(stmt.shape), known, False)
+        if stmt.cond.dtype != "bool":
+            raise IRError("a Guard's condition must be bool.")
+        _check_value([stmt.cond], stmt.operands, known)
     else:
         raise IRError(f"unknown statement {type(stmt).__name__}.")

@@ -46,6 +46,23 @@ static inline $T symc_logaddexp_$S($T a, $T b)
     return d; /* NaN */
 }
 
+//@@ log_erfc
+static inline $T symc_log_erfc_$S($T x)
+{
+    /* log(erfc(x)), computed in double: erfc underflows near x = 26.5, past
+       which the asymptotic series of erfc(t) t sqrt(pi) exp(t t) takes over */
+    const double t = (double)x;
+    if (fabs(t) < 0.5) return ($T)(log1p(-erf(t)) + 0.0); /* no cancellation; log(1) is +0 */
+    if (!(t >= 25.0)) return ($T)log(erfc(t));
+    double term = 1.0, total = 0.0;
+    const double u = 1.0 / (2.0 * t * t);
+    for (int n = 1; n < 12; ++n) {
+        term *= -(2.0 * n - 1.0) * u;
+        total += term;
+    }
+    return ($T)(-t * t - log(t * 1.772453850905516027298167483341145183) + log1p(total));
+}
+
 //@@ square
 static inline $T symc_square_$S($T x)
 {

@@ -22,7 +22,7 @@
 #define MAX_DIMS 1024
 
 typedef int32_t (*run_fn)(void *const *, const int64_t *, const int64_t *, int32_t);
-typedef int32_t (*shapes_fn)(const int64_t *, int64_t *);
+typedef int32_t (*shapes_fn)(void *const *, const int64_t *, int64_t *);
 
 typedef struct {
     PyObject_HEAD
@@ -138,8 +138,17 @@ as_input(PyObject *obj, int type, int ndim, int index, PyObject **owned)
             if (ok) return a;
         }
     }
+    /* discover the object's own dtype first, so that lists and Python scalars
+       convert under the same (safe) rule as arrays instead of being forced */
+    PyObject *found = NULL;
+    if (!PyArray_Check(obj)) {
+        found = PyArray_FromAny(obj, NULL, 0, 0, 0, NULL);
+        if (!found) return NULL;
+        obj = found;
+    }
     PyArray_Descr *descr = PyArray_DescrFromType(type);
-    PyObject *conv = PyArray_FromAny(obj, descr, 0, 0, NPY_ARRAY_CARRAY_RO, NULL);
+    PyObject *conv = PyArray_FromArray((PyArrayObject *)obj, descr, NPY_ARRAY_CARRAY_RO);
+    Py_XDECREF(found);
     if (!conv) return NULL;
     if (PyArray_NDIM((PyArrayObject *)conv) != ndim) {
         PyErr_Format(PyExc_ValueError, "argument %d must have %d dimensions, got %d", index,
@@ -184,7 +193,7 @@ kernel_vectorcall(PyObject *self_, PyObject *const *args, size_t nargsf, PyObjec
         }
         if (PyArray_SIZE(a) > work) work = PyArray_SIZE(a);
     }
-    int32_t status = self->shapes(shapes, shapes + self->in_dims);
+    int32_t status = self->shapes(data, shapes, shapes + self->in_dims);
     if (status) { report(self, status); goto fail; }
     for (int j = 0; j < self->nout; ++j) {
         int nd = self->out_ndim[j];

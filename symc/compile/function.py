@@ -235,11 +235,11 @@ def function(
         raise _fail(
             SymcValueError(f"function: unknown backend {backend!r} (python, c, cuda)."), loc
         )
-    if backend != "python":
+    if backend == "cuda":
         raise _fail(
             SymcBackendUnavailableError(
                 f"function: backend={backend!r} is not available yet in this version of symc; "
-                f"use backend='python'."
+                f"use backend='c' or backend='python'."
             ),
             loc,
         )
@@ -298,4 +298,8 @@ def function(
                     ),
                     loc,
                 )
+    if backend == "c":
+        from .native import NativeFunction
+
+        return NativeFunction(inputs, outs, single, upd, backend, loc)
     return Function(inputs, outs, single, upd, backend, loc)

@@ -41,6 +41,7 @@ UNARY = {
     "tanh": (np.tanh, 4, 20),
     "erf": (None, 4, 5),
     "erfc": (None, 4, 5),
+    "log_erfc": (None, 4, 30),
     "sigmoid": (_sigmoid, 4, 50),
     "softplus": (np.logaddexp.outer, 4, 50),
     "log1mexp": (_log1mexp, 4, 5),
@@ -72,6 +73,11 @@ def _reference(name, x):
 
             exact, plain = getattr(mpmath, name), getattr(sp, name)
             return np.array([float(exact(v)) if np.isfinite(v) and v else plain(v) for v in x64])
+        if name == "log_erfc":
+            import mpmath
+
+            with mpmath.workdps(40):
+                return np.array([float(mpmath.log(mpmath.erfc(v))) for v in x64])
         if name == "softplus":
             return np.logaddexp(0.0, x64)
         fn = UNARY[name][0]
