@@ -215,6 +215,7 @@ def function(
     updates: Any = None,
     backend: str | None = None,
     on_unused_input: str = "raise",
+    rewrites: Any = None,
 ) -> Function:
     """Compile ``outputs`` as a function of ``inputs``.
 
@@ -224,6 +225,10 @@ def function(
         updates: ``[(shared, new_value_expr), ...]`` or a dict, applied after each call.
         backend: "python" (reference), "c" or "cuda"; default ``config.backend``.
         on_unused_input: "raise" (default) or "ignore" for inputs the outputs don't use.
+        rewrites: the optimizer's options: ``dict(exclude=[names or tags],
+            include=["fast_math"])``, or ``False`` to evaluate the graph as
+            written (for debugging and before/after comparisons). Every
+            backend, ``"python"`` included, runs the optimized graph.
 
     >>> f = sc.function([x], x * 2, backend="python"); f(3.0)
     """
@@ -298,8 +303,35 @@ def function(
                     ),
                     loc,
                 )
+    opts = _rewrite_options(rewrites, loc)
     if backend == "c":
         from .native import NativeFunction
 
-        return NativeFunction(inputs, outs, single, upd, backend, loc)
+        return NativeFunction(inputs, outs, single, upd, backend, loc, rewrites=opts)
+    if opts["enabled"]:
+        from ..rewriting.pipeline import optimize
+
+        graph = optimize(outs + [e for _, e in upd], **opts)
+        outs, upd = graph[: len(outs)], list(zip([v for v, _ in upd], graph[len(outs) :]))
     return Function(inputs, outs, single, upd, backend, loc)
+
+
+def _rewrite_options(rewrites: Any, loc) -> dict:
+    """``function``'s ``rewrites=`` argument as keyword arguments of ``optimize``."""
+    if rewrites is None or rewrites is True:
+        return {"enabled": True, "exclude": (), "include": ()}
+    if rewrites is False:
+        return {"enabled": False, "exclude": (), "include": ()}
+    if isinstance(rewrites, Mapping) and set(rewrites) <= {"enabled", "exclude", "include"}:
+        return {
+            "enabled": bool(rewrites.get("enabled", True)),
+            "exclude": tuple(rewrites.get("exclude", ())),
+            "include": tuple(rewrites.get("include", ())),
+        }
+    raise _fail(
+        SymcValueError(
+            f"function: rewrites must be None, False or a dict with keys enabled, exclude, "
+            f"include; got {rewrites!r}."
+        ),
+        loc,
+    )

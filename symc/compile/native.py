@@ -25,7 +25,7 @@ _STMT_RE = re.compile(r"/\* statement (\d+):")
 class NativeFunction(Function):
     """A compiled graph running as native code; ``source`` is the generated C."""
 
-    def __init__(self, inputs, outputs, single, updates, backend, loc):
+    def __init__(self, inputs, outputs, single, updates, backend, loc, rewrites=None):
         self.inputs = inputs
         self.outputs = outputs
         self.updates = updates
@@ -34,7 +34,7 @@ class NativeFunction(Function):
         self._loc = loc
         self._n_out = len(outputs)
         self._checks = [_arg_check(i, v) for i, v in enumerate(inputs)]
-        lowered, loaded = _build(inputs, outputs, updates, single, loc)
+        lowered, loaded = _build(inputs, outputs, updates, single, loc, rewrites)
         self._lowered = lowered
         self._loaded = loaded
         self._kernel = loaded.fn
@@ -139,7 +139,7 @@ _MEMO: dict = {}
 _NO_IDENTITY = ("max", "min", "argmax", "argmin", "softmax", "log_softmax", "logsumexp")
 
 
-def _build(inputs, outputs, updates, single, loc):
+def _build(inputs, outputs, updates, single, loc, rewrites=None):
     """Optimize, lower, compile (or fetch) and load; memoized on the graph's identity."""
     from codegen.errors import CodegenError, CompileError
     from codegen.load_c import compile_and_load
@@ -155,11 +155,12 @@ def _build(inputs, outputs, updates, single, loc):
         str(config.cache_dir),
         config.num_threads,
         config.exclude_rewrites,
+        repr(sorted((rewrites or {}).items())),
     )
     hit = _MEMO.get(key)
     if hit is not None and all(a is b for a, b in zip(hit[0], list(inputs) + targets, strict=True)):
         return hit[1], hit[2]
-    graph = optimize(targets)
+    graph = optimize(targets, **(rewrites or {}))
     lowered = lower(list(inputs), graph)
     # only a call without extra inputs or updates returns the kernel's result as is
     single_out = single and not (updates or lowered.constants or lowered.shared or _strict(inputs))

@@ -198,3 +198,21 @@ def test_source_is_text(backend):
     x = sc.vector("x")
     f = sc.function([x], sc.exp(x), backend=backend)
     assert isinstance(f.source, str) and "exp" in f.source
+
+
+def test_rewrites_run_on_every_backend_and_can_be_turned_off(backend):
+    x = sc.vector("x")
+    naive = sc.log(1 + sc.exp(x))  # overflows as written at x = 800
+    xv = np.array([800.0, 0.0])
+    optimized = sc.function([x], naive, backend=backend)(xv)
+    np.testing.assert_allclose(optimized, [800.0, np.log(2.0)])
+    as_written = sc.function([x], naive, backend=backend, rewrites=False)(xv)
+    assert np.isinf(as_written[0])
+    excluded = sc.function([x], naive, backend=backend, rewrites=dict(exclude=["stabilize"]))
+    assert np.isinf(excluded(xv)[0])
+
+
+def test_rewrites_option_is_checked():
+    x = sc.vector("x")
+    with pytest.raises(sc.SymcValueError, match="rewrites must be"):
+        sc.function([x], x, backend="python", rewrites=dict(excluded=["fuse"]))
