@@ -312,7 +312,8 @@ def function(
         from ..rewriting.pipeline import optimize
 
         graph = optimize(outs + [e for _, e in upd], **opts)
-        outs, upd = graph[: len(outs)], list(zip([v for v, _ in upd], graph[len(outs) :]))
+        shared_vars = [v for v, _ in upd]
+        outs, upd = graph[: len(outs)], list(zip(shared_vars, graph[len(outs) :], strict=True))
     return Function(inputs, outs, single, upd, backend, loc)
 
 
