@@ -169,6 +169,11 @@ def check(fn, args, layouts_, known, name, ref, backend):
     assert out.dtype == dtype, (name, [a.dtype for a in args], out.dtype, dtype)
     if known:
         assert out.shape == np.broadcast_shapes(*(a.shape for a in args))
+    if dtype == "float16" and backend == "c":
+        # NumPy rounds a bool to float16; the C back end has no float16 and says so
+        with pytest.raises(sc.SymcCompileError, match="float16"):
+            sc.function(syms, out, backend=backend)
+        return
     f = sc.function(syms, out, backend=backend)
     got = f(*(relayout(a, how) for a, how in zip(args, layouts_, strict=True)))
     assert got.dtype == np.dtype(dtype)
