@@ -160,3 +160,20 @@ def test_shape_of_elementwise_reads_an_operand(backend):
     assert all(src == "input" for src in shapes_of) or not shapes_of
     v = np.arange(6.0).reshape(2, 3) / 5
     np.testing.assert_allclose(sc.function([a], new, backend=backend)(v), np.mean(np.exp(v) * 2))
+
+
+FLOAT_CASES = [(n, b) for n, b in CASES if b().type.dtype.startswith("float")]
+
+
+@pytest.mark.parametrize(
+    "name,build", FLOAT_CASES, ids=[f"{n}-{k}" for k, (n, _) in enumerate(FLOAT_CASES)]
+)
+def test_fires_inside_a_gradient_graph(name, build):
+    out = build()
+    w = sc.tensor("w", shape=out.type.shape, dtype=out.type.dtype)
+    # grad canonicalizes the cost first; held back there, the pattern reaches
+    # the gradient graph (d/dw of sum(out * w) is out itself) and must fire on it
+    with sc.config.change(exclude_rewrites=("canonicalize", "stabilize")):
+        gw = sc.grad(sc.sum(out * w), w)
+    stats, _ = _fired([gw], exclude=["fuse"])
+    assert name in stats
