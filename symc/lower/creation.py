@@ -10,6 +10,7 @@ from . import dims as D
 from .context import Ctx, Val, cast
 from .registry import lowers
 from .scalars import scalar_dim
+from .views import broadcast_strides
 
 
 @lowers(Alloc)
@@ -21,21 +22,10 @@ def lower_alloc(ctx: Ctx, node):
     for a, d in enumerate(dims):
         if not isinstance(d, int):
             ctx.require(D.lt(d, 0), 0, f"alloc: negative length on axis {a}.", "value")
-    lead = len(shape) - v.ndim
-    strides = [0] * lead
-    for ia, s in enumerate(value.type.shape):
-        if s == 1:
-            strides.append(0)
-        else:
-            strides.append(v.strides[ia])
-            ctx.require(
-                v.shape[ia],
-                shape[lead + ia],
-                f"alloc: cannot broadcast a value of "
-                f"{value.type.describe()} to the requested lengths on axis {lead + ia}.",
-            )
+    what = f"alloc: cannot broadcast a value of {value.type.describe()} to the requested lengths"
+    strides = broadcast_strides(ctx, value.type.shape, v, shape, what)
     # a broadcast is a view: nothing reads it but later statements, and nothing writes it
-    return Val(v.buffer, shape, tuple(strides), v.offset, False)
+    return Val(v.buffer, shape, strides, v.offset, False)
 
 
 @lowers(ARange)

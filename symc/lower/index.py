@@ -8,7 +8,7 @@ from codegen import ir
 from ..ops.index import AdvancedIncSubtensor, IncSubtensor, Take
 from .context import Ctx, Val, cast
 from .registry import lowers
-from .views import index_view
+from .views import broadcast_strides, index_view
 
 
 def _copy_of(ctx: Ctx, x) -> Val:
@@ -25,21 +25,12 @@ def lower_inc_subtensor(ctx: Ctx, node):
     part = index_view(ctx, out, node.op.items, syms, node.op.name, x.type.shape)
     yv = ctx.val(y)
     shape = part.shape
-    lead = len(shape) - y.type.ndim
-    strides = [0] * lead
-    for ia, s in enumerate(y.type.shape):
-        if s == 1:
-            strides.append(0)
-        else:
-            strides.append(yv.strides[ia])
-            ctx.require(
-                yv.shape[ia],
-                shape[lead + ia],
-                f"{node.op.name}: cannot add a value "
-                f"of {y.type.describe()} to the indexed part on axis {lead + ia} "
-                f"(indexing {x.type.describe()}).",
-            )
-    yview = ir.View(yv.buffer, tuple(strides), yv.offset)
+    what = (
+        f"{node.op.name}: cannot add a value of {y.type.describe()} to the indexed part "
+        f"(indexing {x.type.describe()})"
+    )
+    strides = broadcast_strides(ctx, y.type.shape, yv, shape, what)
+    yview = ir.View(yv.buffer, strides, yv.offset)
     value = ir.BinOp("add", ir.Load(0, out.dtype), cast(ir.Load(1, y.type.dtype), out.dtype))
     ctx.emit(ir.Elementwise(shape, (part.view(), yview), (ir.Store(part.view(), value),)))
     return out
@@ -109,21 +100,12 @@ def lower_advanced_inc(ctx: Ctx, node):
     shape, os_, iview = _gather_space(out, iv, axis)
     static = x.type.shape[:axis] + idx.type.shape + x.type.shape[axis + 1 :]
     yv = ctx.val(y)
-    lead = len(shape) - y.type.ndim
-    strides = [0] * lead
-    for ia, s in enumerate(y.type.shape):
-        if s == 1:
-            strides.append(0)
-        else:
-            strides.append(yv.strides[ia])
-            ctx.require(
-                yv.shape[ia],
-                shape[lead + ia],
-                f"{node.op.name}: cannot add a value "
-                f"of {y.type.describe()} at indices of {idx.type.describe()} along "
-                f"axis {axis} of {x.type.describe()} (target {static}).",
-            )
-    yview = ir.View(yv.buffer, tuple(strides), yv.offset)
+    what = (
+        f"{node.op.name}: cannot add a value of {y.type.describe()} at indices of "
+        f"{idx.type.describe()} along axis {axis} of {x.type.describe()} (target {static})"
+    )
+    strides = broadcast_strides(ctx, y.type.shape, yv, shape, what)
+    yview = ir.View(yv.buffer, strides, yv.offset)
     off = ir.BinOp("mul", _norm(ir.Load(0, idx.type.dtype), n), ir.Extent(out.strides[axis]))
     value = cast(ir.Load(1, y.type.dtype), out.dtype)
     dest = ir.View(out.buffer, os_, out.offset)

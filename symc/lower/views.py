@@ -15,6 +15,23 @@ from .registry import lowers
 from .scalars import scalar_dim
 
 
+def broadcast_strides(ctx: Ctx, static: tuple, v: Val, shape: tuple, what: str) -> tuple:
+    """Strides that read ``v`` (static shape ``static``) broadcast to ``shape``.
+
+    Leading and static length-1 axes get stride 0; every other axis must have
+    ``shape``'s length, checked at run time with ``what`` + the axis as message.
+    """
+    lead = len(shape) - len(static)
+    strides = [0] * lead
+    for ia, s in enumerate(static):
+        if s == 1:
+            strides.append(0)
+        else:
+            strides.append(v.strides[ia])
+            ctx.require(v.shape[ia], shape[lead + ia], f"{what} on axis {lead + ia}.")
+    return tuple(strides)
+
+
 @lowers(DimShuffle)
 def lower_dimshuffle(ctx: Ctx, node):
     (x,) = node.inputs
