@@ -7,6 +7,7 @@ are applied after every output has been computed, so outputs see old values.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -110,9 +111,13 @@ class Function:
         self._single = single
         self._loc = loc
         self._n_out = len(outputs)
-        self._plan = Plan(inputs, outputs + [e for _, e in updates])
         self._checks = [_arg_check(i, v) for i, v in enumerate(inputs)]
         self._leaf_outputs = [o.is_leaf for o in outputs]
+
+    @functools.cached_property
+    def _plan(self) -> Plan:
+        """The reference evaluation (native backends use it only to explain a failed call)."""
+        return Plan(self.inputs, self.outputs + [e for _, e in self.updates])
 
     @property
     def source(self) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 from ..config import config
 from ..errors import SymcCompileError, SymcError, SymcShapeError, SymcValueError
 from ..graph.location import format_location, user_location, with_location
-from .function import Function, _arg_check, _fail
+from .function import Function, _fail
 
 _LINE_RE = re.compile(r"kernel\.c:(\d+)")
 _STMT_RE = re.compile(r"/\* statement (\d+):")
@@ -26,14 +26,7 @@ class NativeFunction(Function):
     """A compiled graph running as native code; ``source`` is the generated C."""
 
     def __init__(self, inputs, outputs, single, updates, backend, loc, rewrites=None):
-        self.inputs = inputs
-        self.outputs = outputs
-        self.updates = updates
-        self.backend = backend
-        self._single = single
-        self._loc = loc
-        self._n_out = len(outputs)
-        self._checks = [_arg_check(i, v) for i, v in enumerate(inputs)]
+        super().__init__(inputs, outputs, single, updates, backend, loc)
         lowered, loaded = _build(inputs, outputs, updates, single, loc, rewrites)
         self._lowered = lowered
         self._loaded = loaded
@@ -99,10 +92,8 @@ class NativeFunction(Function):
         is affordable, and gives the exact message (with the run-time shapes and
         indices) the python backend gives.
         """
-        from .reference import Plan
-
         try:
-            Plan(self.inputs, self.outputs + [e for _, e in self.updates]).run(values)
+            self._plan.run(values)
         except SymcError as err:
             return _fail(err, user_location())
         except Exception:  # noqa: BLE001 - fall back to the kernel's own explanation
