@@ -15,8 +15,6 @@ compile them to native code::
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import Any
 
 from .config import config
@@ -60,7 +58,7 @@ _LAZY: dict[str, str] = {
     "take": "symc.api.index",
     **dict.fromkeys("dot matmul tensordot outer".split(), "symc.api.linalg"),
     **dict.fromkeys("logsumexp softmax log_softmax".split(), "symc.api.special"),
-    **dict.fromkeys("grad jacobian hessian".split(), "symc.grad"),
+    **dict.fromkeys("grad jacobian hessian".split(), "symc.autodiff"),
     "verify_grad": "symc.testing",
     "scan": "symc.api.scan",
     "until": "symc.api.scan",
@@ -107,19 +105,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
-
-
-class _Package(types.ModuleType):
-    """The ``symc`` module: importing ``symc.grad`` must not hide the function ``sc.grad``.
-
-    Python sets a package attribute for each submodule it imports; where a lazy
-    public name equals a submodule's name, the public name wins.
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and _LAZY.get(name) == value.__name__:
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

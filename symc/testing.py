@@ -56,8 +56,8 @@ def verify_grad(
     from .api.convert import as_node
     from .api.creation import tensor
     from .api.reduce import sum as ssum
+    from .autodiff import grad
     from .compile.function import function
-    from .grad import grad
 
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng or 0)
     pt = [_as_point(k, p) for k, p in enumerate(pt)]

@@ -66,3 +66,17 @@ def test_import_creates_no_directory(tmp_path):
     result = _run(tmp_path)
     assert result["created"] == ["home"]
     assert result["home"] == []
+
+
+def test_public_functions_are_not_hidden_by_submodules():
+    # importing a submodule sets an attribute on the package: none may share a public name
+    import importlib
+    import pkgutil
+
+    import symc
+
+    for info in pkgutil.walk_packages(symc.__path__, "symc."):
+        importlib.import_module(info.name)
+    for name in ("grad", "function", "rewrite", "scan", "dprint"):
+        value = getattr(symc, name, None)
+        assert value is None or callable(value) and not isinstance(value, type(symc)), name

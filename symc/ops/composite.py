@@ -223,7 +223,7 @@ def _pullback_through(expanded, inputs, g) -> list:
     """Gradients w.r.t. ``inputs`` of the unfused graph, given the output's adjoint ``g``."""
     from .. import dtypes
     from ..api.reduce import sum as rsum
-    from ..grad import grad
+    from ..autodiff import grad
 
     wrt = [x for x in inputs if dtypes.is_differentiable(x.type.dtype)]
     if not wrt:

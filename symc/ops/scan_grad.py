@@ -12,7 +12,7 @@ forward sequences, and the rows of the incoming adjoint::
         C̄_t, h̄_t, x̄_t = vjp(body at (C, h_t, x_t); cotangents a, ȳ_t)
         a = h̄_t + (adjoint of history row t);  C̄ += C̄_t;  out[t] = x̄_t
 
-Its body is the forward body's pullback (``symc.grad.vjp``), so it is an
+Its body is the forward body's pullback (``symc.autodiff.vjp``), so it is an
 ordinary graph: gradients of gradients (and of nested loops) compose.
 """
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 def loop_pullback(op: Loop, inputs: tuple, out: Node, g: Node) -> list:
     """Gradients of one ``Loop`` result w.r.t. every outer input (``None`` for n_steps)."""
     from ..api.creation import tensor, zeros_like
-    from ..grad import vjp
+    from ..autodiff import vjp
     from ..graph.node import apply
     from .scan import Body, Loop
 
