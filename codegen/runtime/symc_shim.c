@@ -10,6 +10,12 @@
  * NumPy's safe casting), passes pointers, shapes and element strides,
  * allocates the C-contiguous outputs with the shapes the kernel computes,
  * and returns them (one array when single is true, else a list).
+ *
+ * Kernel may be subclassed in Python (symc's compiled functions are), so that
+ * calling the function itself enters C with no Python frame. A subclass
+ * copies a built kernel's entry points with `rebind(kernel)`; when a call
+ * fails, its `_slow_call(args, error)` method decides what happens (convert
+ * and retry, or raise the user-facing error), so only failures reach Python.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -17,6 +23,7 @@
 #include <numpy/arrayobject.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define MAX_ARGS 64
 #define MAX_DIMS 1024
@@ -161,7 +168,7 @@ as_input(PyObject *obj, int type, int ndim, int index, PyObject **owned)
 }
 
 static PyObject *
-kernel_vectorcall(PyObject *self_, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+kernel_call(PyObject *self_, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
     KernelObject *self = (KernelObject *)self_;
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
@@ -231,12 +238,77 @@ fail:
     return result;
 }
 
+static PyTypeObject KernelType;
+
+/* A failed call on a subclass: hand the arguments and the error to its _slow_call. */
+static PyObject *
+slow_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb) PyException_SetTraceback(value, tb);
+    PyObject *tuple = PyTuple_New(nargs);
+    PyObject *result = NULL;
+    if (tuple) {
+        for (Py_ssize_t i = 0; i < nargs; ++i) {
+            Py_INCREF(args[i]);
+            PyTuple_SET_ITEM(tuple, i, args[i]);
+        }
+        result = PyObject_CallMethod(self, "_slow_call", "OO", tuple, value ? value : Py_None);
+        Py_DECREF(tuple);
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    return result;
+}
+
+static PyObject *
+kernel_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    PyObject *result = kernel_call(self, args, nargsf, kwnames);
+    if (result || Py_IS_TYPE(self, &KernelType) || (kwnames && PyTuple_GET_SIZE(kwnames)))
+        return result;
+    return slow_call(self, args, PyVectorcall_NARGS(nargsf));
+}
+
+/* Copy another kernel's entry points and signature (for instances of subclasses). */
+static PyObject *
+kernel_rebind(KernelObject *self, PyObject *other_)
+{
+    if (!PyObject_TypeCheck(other_, &KernelType)) {
+        PyErr_SetString(PyExc_TypeError, "rebind expects a Kernel");
+        return NULL;
+    }
+    KernelObject *other = (KernelObject *)other_;
+    PyObject *keep = self->keepalive, *err = self->on_error;
+    const size_t start = offsetof(KernelObject, run);
+    const size_t stop = offsetof(KernelObject, keepalive);
+    memcpy((char *)self + start, (char *)other + start, stop - start);
+    Py_XINCREF(other->keepalive);
+    self->keepalive = other->keepalive;
+    Py_XINCREF(other->on_error);
+    self->on_error = other->on_error;
+    Py_XDECREF(keep);
+    Py_XDECREF(err);
+    self->vectorcall = kernel_vectorcall;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef kernel_methods[] = {
+    {"rebind", (PyCFunction)kernel_rebind, METH_O,
+     "Take another kernel's entry points and signature."},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyTypeObject KernelType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "_symc_shim.Kernel",
     .tp_doc = "A compiled symc kernel callable with NumPy arrays.",
     .tp_basicsize = sizeof(KernelObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_BASETYPE,
+    .tp_methods = kernel_methods,
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)kernel_init,
     .tp_dealloc = (destructor)kernel_dealloc,

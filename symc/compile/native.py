@@ -23,20 +23,39 @@ _STMT_RE = re.compile(r"/\* statement (\d+):")
 
 
 class NativeFunction(Function):
-    """A compiled graph running as native code; ``source`` is the generated C."""
+    """A compiled graph running as native code; ``source`` is the generated C.
+
+    A function with no shared variables, updates, lifted constants or declared
+    lengths is an instance of a subclass of the call shim's kernel type
+    (:func:`_direct_class`): calling it enters C with no Python frame, and
+    Python runs only when a call fails (:meth:`_slow_call`).
+    """
+
+    def __new__(cls, inputs, outputs, single, updates, backend, loc, rewrites=None):
+        lowered, loaded = _build(inputs, outputs, updates, single, loc, rewrites)
+        plain = not (lowered.constants or lowered.shared or updates or _strict(inputs))
+        direct = _direct_class(cls, loaded.fn) if plain else None
+        if direct is None:
+            self = super().__new__(cls)
+        else:
+            self = type(loaded.fn).__new__(direct)
+            self.rebind(loaded.fn)
+        self._lowered, self._loaded, self._plain = lowered, loaded, plain
+        return self
 
     def __init__(self, inputs, outputs, single, updates, backend, loc, rewrites=None):
         super().__init__(inputs, outputs, single, updates, backend, loc)
-        lowered, loaded = _build(inputs, outputs, updates, single, loc, rewrites)
-        self._lowered = lowered
-        self._loaded = loaded
-        self._kernel = loaded.fn
+        lowered = self._lowered
+        self._kernel = self._loaded.fn
         self._extra = [np.asarray(a) for _, a in lowered.constants]
         self._shared = [n.op.container for _, n in lowered.shared]
         self._containers = [var.op.container for var, _ in updates]
         # declared lengths are not compiled in (programs stay shape-generic): check them here
         self._strict = _strict(inputs)
-        self._plain = not (self._extra or self._shared or self._containers or self._strict)
+
+    def _slow_call(self, args: tuple, err: BaseException) -> Any:
+        """A direct call failed in C: explain it, or convert the arguments and call again."""
+        return self._retry(args, err)
 
     @property
     def source(self) -> str:
@@ -127,6 +146,23 @@ class NativeFunction(Function):
 
 
 _MEMO: dict = {}
+_DIRECT: dict = {}
+
+
+def _direct_class(cls, kernel):
+    """``cls`` mixed with the shim's kernel type, calling straight into C; None without a shim."""
+    ktype = type(kernel)
+    if not getattr(ktype, "rebind", None):  # the cffi fallback has no direct path
+        return None
+    direct = _DIRECT.get((cls, ktype))
+    if direct is None:
+        # assigning the base's own slot wrapper makes CPython call the C slot directly
+        ns = {"__call__": ktype.__call__, "__module__": cls.__module__, "__doc__": cls.__doc__}
+        direct = type(cls.__name__, (cls, ktype), ns)
+        _DIRECT[(cls, ktype)] = direct
+    return direct
+
+
 _NO_IDENTITY = ("max", "min", "argmax", "argmin", "softmax", "log_softmax", "logsumexp")
 
 
