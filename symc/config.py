@@ -32,8 +32,8 @@ class Config:
     """Process-wide settings. Attributes can be set directly or with :meth:`change`."""
 
     floatX: str = "float64"
-    #: backend used by ``function`` when none is given
-    backend: str = "python"
+    #: backend used by ``function`` when none is given ("python" when no C compiler is found)
+    backend: str = "c"
     #: print every rewrite that fires (the rewrite issue uses it)
     trace_rewrites: bool = False
     #: rewrite names or tags excluded everywhere, comma separated in SYMC_FLAGS (``a:b``)

@@ -240,6 +240,7 @@ def function(
     from ..api.convert import as_node
 
     loc = user_location()
+    chosen = backend
     backend = backend or config.backend
     if backend not in ("python", "c", "cuda"):
         raise _fail(
@@ -309,6 +310,8 @@ def function(
                     loc,
                 )
     opts = _rewrite_options(rewrites, loc)
+    if backend == "c" and chosen is None and not _have_compiler():
+        backend = "python"
     if backend == "c":
         from .native import NativeFunction
 
@@ -320,6 +323,23 @@ def function(
         shared_vars = [v for v, _ in upd]
         outs, upd = graph[: len(outs)], list(zip(shared_vars, graph[len(outs) :], strict=True))
     return Function(inputs, outs, single, upd, backend, loc)
+
+
+@functools.cache
+def _have_compiler() -> bool:
+    """Whether the default backend "c" can work here; warns once when it cannot."""
+    from .native import compiler_available
+
+    if compiler_available():
+        return True
+    import warnings
+
+    warnings.warn(
+        "symc: no C compiler found (set CC to one); functions use backend='python'.",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    return False
 
 
 def _rewrite_options(rewrites: Any, loc) -> dict:

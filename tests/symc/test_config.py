@@ -86,7 +86,7 @@ def test_change_refuses_unknown_and_bad_values():
     with pytest.raises(sc.SymcValueError, match="backend"):
         with sc.config.change(backend="fortran"):
             pass
-    assert sc.config.backend == "python"
+    assert sc.config.backend == "c"
 
 
 def test_setting_an_unknown_attribute_is_refused():
@@ -118,3 +118,17 @@ def test_cache_dir_flag(tmp_path):
         "import symc; print(symc.config.cache_dir)", SYMC_FLAGS=f"cache_dir={tmp_path}"
     )
     assert out.stdout.strip() == str(tmp_path), out.stderr
+
+
+def test_default_backend_is_c_and_falls_back_without_a_compiler():
+    code = (
+        "import symc as sc; x = sc.vector('x'); f = sc.function([x], x * 2); "
+        "print(f.backend, f([1.0, 2.0]).tolist())"
+    )
+    out = run_python(code, SYMC_CACHE_DIR=os.environ["SYMC_CACHE_DIR"])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split(maxsplit=1) == ["c", "[2.0, 4.0]\n"]
+    out = run_python(code, CC="no-such-compiler-symc", SYMC_CACHE_DIR=os.environ["SYMC_CACHE_DIR"])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split(maxsplit=1) == ["python", "[2.0, 4.0]\n"]
+    assert "no C compiler found" in out.stderr
