@@ -215,6 +215,67 @@ def cold_and_warm(
     return out
 
 
+def compile_systems(symc: tuple[int, int], peers: tuple[int, int], jax: tuple[int, int]) -> dict:
+    """The systems a compile-time benchmark measures: ``{name: (call, env, module, cold, warm)}``.
+
+    Each benchmark module defines ``child_symc()``, ``child_pytensor()`` and
+    ``child_jax()``; each tuple is (cold samples, warm samples). PyTensor's two
+    linkers share ``peers``.
+    """
+    return {
+        "symc (C)": ("child_symc()", symc_env, "symc", *symc),
+        "PyTensor C (linker=cvm)": (
+            "child_pytensor()",
+            lambda d: pytensor_env(d, "cvm"),
+            "pytensor",
+            *peers,
+        ),
+        "PyTensor numba (linker=numba)": (
+            "child_pytensor()",
+            lambda d: pytensor_env(d, "numba"),
+            "numba",
+            *peers,
+        ),
+        "JAX jit (CPU)": ("child_jax()", jax_env, "jax", *jax),
+    }
+
+
+def measure_compile(module: str, systems: dict) -> dict[str, dict]:
+    """Run every system's cold/warm children; rows for :func:`print_table`.
+
+    Returns ``{"cold": rows, "warm": rows, "cold+import": rows, "warm+import": rows}``;
+    a system that is not installed or fails becomes a string cell.
+    """
+    out: dict[str, dict] = {"cold": {}, "warm": {}, "cold+import": {}, "warm+import": {}}
+    for name, (call, env, mod, nc, nw) in systems.items():
+        cell = None
+        if not have(mod) or (mod == "numba" and not have("pytensor")):
+            cell = "not installed"
+        else:
+            try:
+                r = cold_and_warm(module, call, env, nc, nw)
+            except Exception as exc:  # noqa: BLE001 - a peer failing is a table cell
+                cell = failed(exc)
+        if cell is not None:
+            out["cold"][name] = cell
+            if nw:
+                out["warm"][name] = cell
+            continue
+        for kind in out:
+            if r[kind]:
+                out[kind][name] = r[kind]
+    return out
+
+
+def print_symc_breakdown(module: str) -> None:
+    """Run ``MODULE.child_symc_breakdown()`` on an empty cache and print its table."""
+    try:
+        parts = run_child(module, "child_symc_breakdown()", symc_env(fresh_dir(module)))
+        print_breakdown("symc cold compile, step by step (one fresh process, empty cache)", parts)
+    except Exception as exc:  # noqa: BLE001
+        print(f"\nbreakdown failed: {exc}")
+
+
 def symc_env(cache_dir: str, flags: str = "") -> dict:
     """A child environment whose symc cache is ``cache_dir``."""
     extra = {"SYMC_CACHE_DIR": cache_dir}
@@ -262,7 +323,7 @@ def symc_breakdown(build: Callable[[], tuple]) -> dict:
     t0 = clock()
     import symc as sc  # noqa: F401 - import time is reported too
     from codegen.load_c import compile_and_load
-    from codegen.shim import get_shim
+    from codegen.shim import get_shim, installed
     from codegen.toolchain import get_toolchain
     from symc.config import config
     from symc.lower import lower
@@ -277,10 +338,11 @@ def symc_breakdown(build: Callable[[], tuple]) -> dict:
 
     probe_dir = Cache(config.cache_dir)._usable_root()
     get_toolchain(probe_dir)
-    t["toolchain probe (per cache)"] = clock() - t0
+    t["toolchain facts (per cache; no probe)"] = clock() - t0
     t0 = clock()
-    get_shim(config.cache_dir)
-    t["call shim build (per cache)"] = clock() - t0
+    shim = get_shim(config.cache_dir)
+    t["call shim (installed, else built per cache)"] = clock() - t0
+    t["call shim from"] = "install" if shim is installed() else "run-time build"
     t0 = clock()
     graph = optimize(list(outputs))
     t["rewrite"] = clock() - t0

@@ -103,53 +103,23 @@ def main() -> None:
     quick = "--quick" in sys.argv
     n_symc = 2 if quick else 5
     n_peer = _arg("--peers", 1)
-    systems = {
-        "symc (C)": ("child_symc()", h.symc_env, "symc", n_symc, 0 if quick else 5),
-        "PyTensor C (linker=cvm)": (
-            "child_pytensor()",
-            lambda d: h.pytensor_env(d, "cvm"),
-            "pytensor",
-            n_peer,
-            0,
-        ),
-        "PyTensor numba (linker=numba)": (
-            "child_pytensor()",
-            lambda d: h.pytensor_env(d, "numba"),
-            "numba",
-            n_peer,
-            0,
-        ),
-        "JAX jit (CPU)": ("child_jax()", h.jax_env, "jax", 1 if quick else 3, 0),
-    }
-    cold_rows, warm_rows, cold_imp, warm_imp = {}, {}, {}, {}
-    for name, (call, env, module, nc, nw) in systems.items():
-        if not h.have(module) or (module == "numba" and not h.have("pytensor")):
-            cold_rows[name] = "not installed"
-            continue
-        try:
-            r = h.cold_and_warm(NAME, call, env, nc, nw)
-            cold_rows[name], cold_imp[name] = r["cold"], r["cold+import"]
-            if r["warm"]:
-                warm_rows[name], warm_imp[name] = r["warm"], r["warm+import"]
-        except Exception as exc:  # noqa: BLE001 - a peer failing is a table cell
-            cold_rows[name] = h.failed(exc)
+    systems = h.compile_systems(
+        symc=(n_symc, 0 if quick else 5), peers=(n_peer, 0), jax=(1 if quick else 3, 0)
+    )
+    rows = h.measure_compile(NAME, systems)
     title = (
         f"deep graph: {LAYERS} layers of {SIZE}x{SIZE} float64, loss + {LAYERS} gradients, "
         "fresh process, 1 thread"
     )
     mc = h.print_table(
         f"{title}: COLD compile (empty cache), graph build to first result",
-        cold_rows,
+        rows["cold"],
         note=f"PyTensor: {n_peer} sample(s) each (tens of seconds per sample).",
     )
-    h.print_table(f"{title}: COLD, including `import` of the library", cold_imp)
-    if warm_rows:
-        h.print_table(f"{title}: warm cache (for reference)", warm_rows)
-    try:
-        parts = h.run_child(NAME, "child_symc_breakdown()", h.symc_env(h.fresh_dir(NAME)))
-        h.print_breakdown("symc cold compile, step by step (one fresh process, empty cache)", parts)
-    except Exception as exc:  # noqa: BLE001
-        print(f"\nbreakdown failed: {exc}")
+    h.print_table(f"{title}: COLD, including `import` of the library", rows["cold+import"])
+    if rows["warm"]:
+        h.print_table(f"{title}: warm cache (for reference)", rows["warm"])
+    h.print_symc_breakdown(NAME)
     print("\nTargets:")
     s, pt = mc.get("symc (C)"), mc.get("PyTensor C (linker=cvm)")
     if s is not None:

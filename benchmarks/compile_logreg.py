@@ -105,47 +105,14 @@ def child_jax() -> None:
 def main() -> None:
     h.precompile()
     quick = "--quick" in sys.argv
-    cold, warm = (2, 2) if quick else (5, 7)
-    peer_cold, peer_warm = (1, 1) if quick else (3, 3)
-    systems = {
-        "symc (C)": ("child_symc()", h.symc_env, "symc", cold, warm),
-        "PyTensor C (linker=cvm)": (
-            "child_pytensor()",
-            lambda d: h.pytensor_env(d, "cvm"),
-            "pytensor",
-            peer_cold,
-            peer_warm,
-        ),
-        "PyTensor numba (linker=numba)": (
-            "child_pytensor()",
-            lambda d: h.pytensor_env(d, "numba"),
-            "numba",
-            peer_cold,
-            peer_warm,
-        ),
-        "JAX jit (CPU)": ("child_jax()", h.jax_env, "jax", peer_cold, peer_warm),
-    }
-    cold_rows, warm_rows, cold_imp, warm_imp = {}, {}, {}, {}
-    for name, (call, env, module, nc, nw) in systems.items():
-        if not h.have(module) or (module == "numba" and not h.have("pytensor")):
-            cold_rows[name] = warm_rows[name] = "not installed"
-            continue
-        try:
-            r = h.cold_and_warm(NAME, call, env, nc, nw)
-            cold_rows[name], warm_rows[name] = r["cold"], r["warm"]
-            cold_imp[name], warm_imp[name] = r["cold+import"], r["warm+import"]
-        except Exception as exc:  # noqa: BLE001 - a peer failing is a table cell
-            cold_rows[name] = warm_rows[name] = h.failed(exc)
+    symc, peers = ((2, 2), (1, 1)) if quick else ((5, 7), (3, 3))
+    rows = h.measure_compile(NAME, h.compile_systems(symc, peers, jax=peers))
     title = f"logistic regression loss + grad, X {N}x{D} float64, fresh process, 1 thread"
-    mc = h.print_table(f"{title}: COLD (empty cache), graph build to first result", cold_rows)
-    mw = h.print_table(f"{title}: WARM (cache primed by an earlier process)", warm_rows)
-    h.print_table(f"{title}: COLD, including `import` of the library", cold_imp)
-    h.print_table(f"{title}: WARM, including `import` of the library", warm_imp)
-    try:
-        parts = h.run_child(NAME, "child_symc_breakdown()", h.symc_env(h.fresh_dir(NAME)))
-        h.print_breakdown("symc cold compile, step by step (one fresh process, empty cache)", parts)
-    except Exception as exc:  # noqa: BLE001
-        print(f"\nbreakdown failed: {exc}")
+    mc = h.print_table(f"{title}: COLD (empty cache), graph build to first result", rows["cold"])
+    mw = h.print_table(f"{title}: WARM (cache primed by an earlier process)", rows["warm"])
+    h.print_table(f"{title}: COLD, including `import` of the library", rows["cold+import"])
+    h.print_table(f"{title}: WARM, including `import` of the library", rows["warm+import"])
+    h.print_symc_breakdown(NAME)
     print("\nTargets:")
     s_cold, s_warm = mc.get("symc (C)"), mw.get("symc (C)")
     pt_cold = mc.get("PyTensor C (linker=cvm)")

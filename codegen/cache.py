@@ -16,12 +16,9 @@ directory ``ROOT/KEY[:2]/KEY/`` holding the built files and ``meta.json``
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -109,7 +106,45 @@ class Cache:
         self._memory[memo] = entry
         return entry
 
+    def lookup(self, parts: dict) -> Path | None:
+        """The intact entry for ``parts`` if there is one (checksums verified), else None.
+
+        Never builds and never waits for a lock: a miss costs a ``stat``.
+        """
+        key = key_of(parts)
+        hit = self._memory.get((str(self.root), key))
+        if hit is not None:
+            return hit
+        return self.entry_for_key(key)
+
+    def entry_for_key(self, key: str) -> Path | None:
+        """The intact entry whose key is ``key`` (its metadata says so too), else None."""
+        if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
+            return None
+        entry = self.root / key[:2] / key
+        if self.verify(entry):
+            return None
+        try:
+            if json.loads((entry / META).read_text()).get("key") != key:
+                return None
+        except (OSError, ValueError, AttributeError):
+            return None
+        self._touch(entry)
+        self._memory[(str(self.root), key)] = entry
+        return entry
+
+    def discard(self, parts: dict) -> None:
+        """Remove the entry for ``parts`` (if any), so that the next :meth:`get` rebuilds it."""
+        key = key_of(parts)
+        self._memory.pop((str(self.root), key), None)
+        entry = self.root / key[:2] / key
+        if entry.exists() and self._usable_root() is not None:
+            self._discard(self.root, entry)
+
     def _build_entry(self, root: Path, entry: Path, parts: dict, build, label: str) -> None:
+        import shutil
+        import tempfile
+
         staging_root = root / "staging"
         staging_root.mkdir(mode=0o700, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix="build-", dir=staging_root))
@@ -125,6 +160,10 @@ class Cache:
             raise
 
     def _build_private(self, parts: dict, build, label: str, reason: str) -> Path:
+        import atexit
+        import shutil
+        import tempfile
+
         warnings.warn(
             f"symc: not using the compile cache at {self.root} ({reason}); "
             "building in a temporary directory instead.",
@@ -217,6 +256,8 @@ class Cache:
 
     def clear(self) -> int:
         """Remove every entry (and leftovers of interrupted builds); return how many."""
+        import shutil
+
         entries = self.list_entries()
         for e in entries:
             self._discard(self.root, Path(e["path"]))
@@ -252,6 +293,9 @@ class Cache:
             yield meta
 
     def _discard(self, root: Path, entry: Path) -> None:
+        import shutil
+        import tempfile
+
         trash = root / "trash"
         try:
             trash.mkdir(mode=0o700, exist_ok=True)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +37,30 @@ int32_t {p}_run(void *const *data, const int64_t *shapes, const int64_t *strides
 _LOADED: dict = {}
 
 
-@dataclass(frozen=True)
 class Signature:
-    """The (dtype, ndim) of each input and output, in the program's order."""
+    """The (dtype, ndim) of each input and output, in the program's order.
 
-    inputs: tuple
-    outputs: tuple
-    check_messages: tuple = ()
+    A plain class, not a dataclass: this module is on the path of every
+    process that loads a cached function, and a dataclass costs milliseconds
+    to define.
+    """
+
+    __slots__ = ("inputs", "outputs", "check_messages")
+
+    def __init__(self, inputs: tuple, outputs: tuple, check_messages: tuple = ()):
+        self.inputs, self.outputs, self.check_messages = inputs, outputs, check_messages
+
+    def _astuple(self) -> tuple:
+        return (self.inputs, self.outputs, self.check_messages)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Signature) and self._astuple() == other._astuple()
+
+    def __hash__(self) -> int:
+        return hash(self._astuple())
+
+    def __repr__(self) -> str:
+        return f"Signature(inputs={self.inputs!r}, outputs={self.outputs!r})"
 
     @classmethod
     def from_program(cls, program) -> Signature:
@@ -80,19 +96,9 @@ def load(
         prefix: the prefix its entry points were rendered with.
         nthreads: passed to ``P_run`` (0: OpenMP's default).
         single: return a lone output bare instead of in a list.
-        fast: use the C shim when it can be built (the shim is cached in ``cache_dir``).
+        fast: use the C shim when it can be had (a built one is cached in ``cache_dir``).
         on_error: called with a nonzero status; must raise (default: KernelError).
     """
-    import cffi
-
-    ffi = cffi.FFI()
-    ffi.cdef(_CDEF.format(p=prefix))
-    lib = ffi.dlopen(str(so_path))
-    version = getattr(lib, f"{prefix}_abi_version")()
-    if version != abi.ABI_VERSION:
-        raise CodegenError(f"{so_path} has ABI version {version}, expected {abi.ABI_VERSION}.")
-    run = getattr(lib, f"{prefix}_run")
-    shapes = getattr(lib, f"{prefix}_shapes")
     if on_error is None:
 
         def on_error(code: int, _checks=signature.check_messages) -> None:
@@ -104,22 +110,42 @@ def load(
 
         shim = get_shim(cache_dir)
     if shim is not None:
+        # ctypes (loaded with NumPy already) finds the entry points; cffi's C
+        # parser would cost tens of milliseconds per process
+        import ctypes
+
         import numpy as np
 
+        lib = ctypes.CDLL(str(so_path))
+        _check_abi(so_path, getattr(lib, f"{prefix}_abi_version"))
         return shim.Kernel(
-            int(ffi.cast("uintptr_t", run)),
-            int(ffi.cast("uintptr_t", shapes)),
+            ctypes.cast(getattr(lib, f"{prefix}_run"), ctypes.c_void_p).value,
+            ctypes.cast(getattr(lib, f"{prefix}_shapes"), ctypes.c_void_p).value,
             [np.dtype(d).num for d, _ in signature.inputs],
             [n for _, n in signature.inputs],
             [np.dtype(d).num for d, _ in signature.outputs],
             [n for _, n in signature.outputs],
-            (ffi, lib),
+            lib,
             on_error,
             int(nthreads),
             int(bool(single)),
             GIL_THRESHOLD,
         )
+    import cffi
+
+    ffi = cffi.FFI()
+    ffi.cdef(_CDEF.format(p=prefix))
+    lib = ffi.dlopen(str(so_path))
+    _check_abi(so_path, getattr(lib, f"{prefix}_abi_version"))
+    run = getattr(lib, f"{prefix}_run")
+    shapes = getattr(lib, f"{prefix}_shapes")
     return CffiKernel(ffi, lib, run, shapes, signature, nthreads, single, on_error)
+
+
+def _check_abi(so_path, abi_version) -> None:
+    version = abi_version()  # an int32_t: ctypes' default (C int) result type reads it
+    if version != abi.ABI_VERSION:
+        raise CodegenError(f"{so_path} has ABI version {version}, expected {abi.ABI_VERSION}.")
 
 
 class CffiKernel:
@@ -184,15 +210,39 @@ class CffiKernel:
         return outs[0] if self.single and len(outs) == 1 else outs
 
 
-@dataclass
 class Loaded:
-    """A compiled, loaded program: ``fn`` is the callable; the rest explains where it came from."""
+    """A compiled, loaded program: ``fn`` is the callable; the rest explains where it came from.
 
-    fn: Callable
-    source: str
-    path: Path
-    key_parts: dict
-    timings: dict = field(default_factory=dict)
+    ``source`` is read from the cache entry's ``kernel.c`` when it was not kept
+    in memory (a process that found the program in the cache never renders it).
+    """
+
+    def __init__(self, fn: Callable, source: str | None, path: Path, key_parts: dict, timings=None):
+        self.fn, self._source, self.path, self.key_parts = fn, source, path, key_parts
+        self.timings = {} if timings is None else timings
+
+    @property
+    def source(self) -> str:
+        """The C translation unit the library was compiled from."""
+        if self._source is None:
+            try:
+                self._source = (Path(self.path).parent / "kernel.c").read_text()
+            except OSError:
+                self._source = ""
+        return self._source
+
+
+def kernel_parts(source: str, toolchain, with_blas: bool) -> dict:
+    """The cache-key parts of a kernel compiled from ``source`` by ``toolchain``."""
+    from codegen import CODEGEN_VERSION
+
+    return {
+        "kind": "kernel",
+        "source_sha256": hashlib.sha256(source.encode()).hexdigest(),
+        "abi_version": str(abi.ABI_VERSION),
+        "codegen_version": CODEGEN_VERSION,
+        **toolchain.key_parts(with_blas),
+    }
 
 
 def compile_and_load(
@@ -206,12 +256,17 @@ def compile_and_load(
     fast: bool = True,
     parallel_threshold: int | None = None,
 ) -> Loaded:
-    """Render, compile through the cache and load ``program`` (memoized per process)."""
-    from codegen import CODEGEN_VERSION
-    from codegen.c import DEFAULT_PARALLEL_THRESHOLD, render
+    """Render, compile through the cache and load ``program`` (memoized per process).
+
+    The call shim, when it must be built, builds in the background meanwhile.
+    A compiler seen for the first time is assumed to support OpenMP and
+    libmvec; if the compile with those flags fails, the features are probed
+    and the program is rendered and compiled again with the flags that work.
+    """
+    from codegen.c import DEFAULT_PARALLEL_THRESHOLD
     from codegen.cache import Cache
-    from codegen.ir import Gemm
-    from codegen.toolchain import get_toolchain
+    from codegen.errors import CompileError
+    from codegen.toolchain import confirm, get_toolchain
 
     threshold = DEFAULT_PARALLEL_THRESHOLD if parallel_threshold is None else parallel_threshold
     memo = (program, str(cache_dir), prefix, vector_math, nthreads, single, fast, threshold)
@@ -219,26 +274,27 @@ def compile_and_load(
     if hit is not None:
         return hit
     t0 = time.perf_counter()
+    if fast:
+        from codegen import shim
+
+        shim.start(cache_dir)
     cache = Cache(cache_dir)
     probe_dir = cache._usable_root()  # first use: creates the directory (0700)
-    tc = get_toolchain(probe_dir, vector_math=False if vector_math is False else None)
-    source = render(
-        program, prefix=prefix, vector_math=tc.vector_math, parallel_threshold=threshold
-    )
-    with_blas = any(isinstance(s, Gemm) for s in program.body)
-    parts = {
-        "kind": "kernel",
-        "source_sha256": hashlib.sha256(source.encode()).hexdigest(),
-        "abi_version": str(abi.ABI_VERSION),
-        "codegen_version": CODEGEN_VERSION,
-        **tc.key_parts(with_blas),
-    }
-    t1 = time.perf_counter()
-    entry = cache.get(
-        parts,
-        lambda d: tc.compile(source, d, with_blas),
-        label=", ".join(b.name for b in program.outputs)[:80],
-    )
+    force_mvec = False if vector_math is False else None
+    tc = get_toolchain(probe_dir, vector_math=force_mvec)
+    timings: dict = {}
+    try:
+        source, parts, entry = _build(program, cache, tc, prefix, threshold, timings)
+    except CompileError:
+        if tc.state == "probed":
+            raise
+        # the assumed features may be what failed: probe, and retry if the flags change
+        retry = get_toolchain(probe_dir, vector_math=force_mvec, reprobe=True)
+        if (retry.cflags, retry.libs) == (tc.cflags, tc.libs):
+            raise
+        tc = retry
+        source, parts, entry = _build(program, cache, tc, prefix, threshold, timings)
+    confirm(tc, probe_dir)
     t2 = time.perf_counter()
     fn = load(
         entry / "kernel.so",
@@ -250,12 +306,32 @@ def compile_and_load(
         cache_dir=cache_dir,
     )
     t3 = time.perf_counter()
-    loaded = Loaded(
-        fn,
-        source,
-        entry / "kernel.so",
-        parts,
-        {"render": t1 - t0, "build_or_fetch": t2 - t1, "load": t3 - t2},
-    )
+    timings["load"] = t3 - t2
+    timings["total"] = t3 - t0
+    loaded = Loaded(fn, source, entry / "kernel.so", parts, timings)
     _LOADED[memo] = loaded
     return loaded
+
+
+def _build(program, cache, tc, prefix: str, threshold: int, timings: dict):
+    """Render ``program`` for ``tc`` and fetch or compile it: (source, key parts, entry dir)."""
+    from codegen.c import opt_level, render
+    from codegen.ir import Gemm
+
+    t0 = time.perf_counter()
+    source = render(
+        program, prefix=prefix, vector_math=tc.vector_math, parallel_threshold=threshold
+    )
+    tc = tc.at_level(opt_level(program))
+    # a Gemm nested in another statement (a loop body) needs BLAS too
+    with_blas = any(isinstance(s, Gemm) for s in program.body) or "cblas_" in source
+    parts = kernel_parts(source, tc, with_blas)
+    t1 = time.perf_counter()
+    entry = cache.get(
+        parts,
+        lambda d: tc.compile(source, d, with_blas),
+        label=", ".join(b.name for b in program.outputs)[:80],
+    )
+    timings["render"] = t1 - t0
+    timings["build_or_fetch"] = time.perf_counter() - t1
+    return source, parts, entry

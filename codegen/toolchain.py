@@ -1,10 +1,17 @@
-"""The C compiler driver: find the compiler, probe its features once, compile shared libraries.
+"""The C compiler driver: find the compiler, know its features, compile shared libraries.
 
-The compiler is ``$CC`` (default ``cc``). Features (OpenMP, libmvec) are
-probed lazily on first use by compiling tiny programs; the results are
-memoized in the process and, when a directory is given, in a small JSON
-file keyed by the compiler's path and version so later processes skip the
-probes. No ``-ffast-math``: results must match NumPy's IEEE semantics.
+The compiler is ``$CC`` (default ``cc``). What symc needs to know about it
+(its version, whether OpenMP and libmvec work) is kept per process and, when
+a directory is given, in a small JSON file keyed by the compiler binary's
+identity (resolved path, size, mtime, inode): a later process reads it and
+runs no subprocess at all.
+
+A compiler seen for the first time is not probed up front: the features are
+*assumed* (OpenMP everywhere, libmvec on x86-64 Linux) and the first real
+compile confirms them. Only when a compile with unconfirmed features fails
+does :func:`get_toolchain` (``reprobe=True``) run the probes, so that the
+caller can retry with the flags that work. No ``-ffast-math``: results must
+match NumPy's IEEE semantics.
 """
 
 from __future__ import annotations
@@ -16,10 +23,7 @@ import os
 import platform
 import re
 import shutil
-import subprocess
 import sys
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from codegen.errors import CompileError
@@ -45,17 +49,48 @@ _PROBE_MVEC = (
 )
 
 
-@dataclass(frozen=True)
 class Toolchain:
-    """A probed compiler. ``cflags``/``blas_flags`` are complete argument lists."""
+    """A compiler and its flags. ``cflags``/``blas_flags`` are complete argument lists.
 
-    cc: str
-    version: str
-    cflags: tuple
-    libs: tuple
-    openmp: bool
-    vector_math: bool
-    blas_flags: tuple
+    ``state`` says how its features are known: "assumed", "compiled" (a
+    compile with them worked) or "probed".
+    """
+
+    __slots__ = ("cc", "version", "cflags", "libs", "openmp", "vector_math", "blas_flags", "state")
+
+    def __init__(
+        self,
+        cc: str,
+        version: str,
+        cflags: tuple,
+        libs: tuple,
+        openmp: bool,
+        vector_math: bool,
+        blas_flags: tuple,
+        state: str = "probed",
+    ):
+        self.cc, self.version, self.cflags, self.libs = cc, version, cflags, libs
+        self.openmp, self.vector_math, self.blas_flags = openmp, vector_math, blas_flags
+        self.state = state
+
+    def __repr__(self) -> str:
+        return f"Toolchain({self.cc!r}, {self.version!r}, {' '.join(self.cflags)!r}, {self.state})"
+
+    def at_level(self, level: str) -> Toolchain:
+        """This toolchain compiling at optimization ``level`` ("-O1", "-O2") instead."""
+        cflags = tuple(level if f in ("-O1", "-O2", "-O3") else f for f in self.cflags)
+        if cflags == self.cflags:
+            return self
+        return Toolchain(
+            self.cc,
+            self.version,
+            cflags,
+            self.libs,
+            self.openmp,
+            self.vector_math,
+            self.blas_flags,
+            self.state,
+        )
 
     def key_parts(self, with_blas: bool) -> dict:
         """The parts of a cache key this toolchain contributes."""
@@ -81,6 +116,8 @@ class Toolchain:
 
 def run_compiler(cmd: list, source: str = "") -> str:
     """Run ``cmd``; return its output, or raise CompileError quoting the source near the error."""
+    import subprocess
+
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -128,16 +165,40 @@ def compiler_version(cc: str) -> str:
 
 
 def blas_flags() -> tuple:
-    """Compile and link flags for the OpenBLAS shipped by scipy-openblas32 (rpath included)."""
+    """Compile and link flags for the OpenBLAS shipped by scipy-openblas32 (rpath included).
+
+    The package is located, not imported: importing it reads its metadata
+    through ``importlib.metadata``, which costs tens of milliseconds.
+    """
+    return _blas_flags()
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_flags() -> tuple:
+    import importlib.util
+
     try:
-        import scipy_openblas32 as sob
-    except ImportError:
+        spec = importlib.util.find_spec("scipy_openblas32")
+    except (ImportError, ValueError):
         return ()
-    lib_dir = sob.get_lib_dir()
-    return (f"-L{lib_dir}", f"-l{sob.get_library()}", f"-Wl,-rpath,{lib_dir}")
+    if spec is None or not spec.submodule_search_locations:
+        return ()
+    lib_dir = os.path.join(list(spec.submodule_search_locations)[0], "lib")
+    try:
+        names = sorted(n for n in os.listdir(lib_dir) if n.startswith("libscipy_openblas"))
+    except OSError:
+        return ()
+    if not names:
+        return ()
+    # libscipy_openblas.so -> -lscipy_openblas (what scipy_openblas32.get_library() says)
+    lib = names[0][3:].split(".")[0]
+    return (f"-L{lib_dir}", f"-l{lib}", f"-Wl,-rpath,{lib_dir}")
 
 
 def _probe(cc: str, flags: list, source: str) -> bool:
+    import subprocess
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="symc-probe-") as tmp:
         src = Path(tmp) / "probe.c"
         src.write_text(source)
@@ -149,53 +210,82 @@ def _probe(cc: str, flags: list, source: str) -> bool:
         return proc.returncode == 0
 
 
+def _x86_linux() -> bool:
+    return sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64")
+
+
 def _probe_features(cc: str) -> dict:
     openmp = _probe(cc, ["-fopenmp"], _PROBE_OMP)
-    mvec = (
-        sys.platform.startswith("linux")
-        and platform.machine() in ("x86_64", "AMD64")
-        and _probe(cc, ["-fopenmp-simd", "-lmvec"], _PROBE_MVEC)
-    )
+    mvec = _x86_linux() and _probe(cc, ["-fopenmp-simd", "-lmvec"], _PROBE_MVEC)
     return {"openmp": openmp, "vector_math": bool(mvec)}
 
 
-_TOOLCHAINS: dict = {}
+def _assumed_features() -> dict:
+    """What a compiler seen for the first time is taken to support, until a compile says no."""
+    return {"openmp": True, "vector_math": _x86_linux()}
 
 
-def _vector_isa_flags() -> list[str]:
+#: compiler identity -> facts {"version", "openmp", "vector_math", "state"}
+_FACTS: dict = {}
+
+
+@functools.lru_cache(maxsize=1)
+def _vector_isa_flags() -> tuple:
     """``-mavx2 -mfma`` when this x86-64 CPU has both (Linux: /proc/cpuinfo), else nothing."""
     if platform.machine() not in ("x86_64", "AMD64"):
-        return []
+        return ()
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
                 if line.startswith("flags"):
                     have = set(line.split(":", 1)[1].split())
-                    return ["-mavx2", "-mfma"] if {"avx2", "fma"} <= have else []
+                    return ("-mavx2", "-mfma") if {"avx2", "fma"} <= have else ()
     except OSError:
         pass
-    return []
+    return ()
+
+
+def compiler_identity(cc: str) -> str:
+    """The compiler binary's identity: resolved path, size, mtime and inode (no subprocess).
+
+    Reinstalling or upgrading the compiler changes it, so facts recorded under
+    the old identity are not reused.
+    """
+    real = os.path.realpath(cc)
+    try:
+        st = os.stat(real)
+    except OSError:
+        return real
+    return f"{real}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
 
 
 def get_toolchain(
-    probe_dir: Path | None = None, *, vector_math: bool | None = None, openmp: bool | None = None
+    probe_dir: Path | None = None,
+    *,
+    vector_math: bool | None = None,
+    openmp: bool | None = None,
+    reprobe: bool = False,
 ) -> Toolchain:
-    """The toolchain for ``$CC``, probed once per process (and per ``probe_dir``).
+    """The toolchain for ``$CC``; its facts are read once per process (and per ``probe_dir``).
 
-    ``vector_math``/``openmp`` force a feature off (or on) instead of using the probe.
+    ``vector_math``/``openmp`` force a feature off (or on) instead of using the
+    facts. ``reprobe=True`` runs the feature probes now, unless they already
+    ran for this compiler (a caller does so after a compile with assumed
+    features failed).
     """
     cc = find_compiler()
-    version = compiler_version(cc)
-    memo = (cc, version)
-    features = _TOOLCHAINS.get(memo)
-    if features is None:
-        features = _load_probe(probe_dir, cc, version)
-        if features is None:
-            features = _probe_features(cc)
-            _save_probe(probe_dir, cc, version, features)
-        _TOOLCHAINS[memo] = features
-    omp = features["openmp"] if openmp is None else openmp
-    mvec = features["vector_math"] if vector_math is None else vector_math
+    ident = compiler_identity(cc)
+    facts = _FACTS.get(ident)
+    if facts is None:
+        facts = _load_facts(probe_dir, ident)
+    if facts is None:
+        facts = {"version": compiler_version(cc), **_assumed_features(), "state": "assumed"}
+    if reprobe and facts["state"] != "probed":
+        facts = {**facts, **_probe_features(cc), "state": "probed"}
+        _save_facts(probe_dir, ident, facts)
+    _FACTS[ident] = facts
+    omp = facts["openmp"] if openmp is None else openmp
+    mvec = facts["vector_math"] if vector_math is None else vector_math
     flags, libs = list(BASE_FLAGS), ["-lm"]
     if omp:
         flags.append("-fopenmp")
@@ -204,37 +294,63 @@ def get_toolchain(
         libs.insert(0, "-lmvec")
         # without AVX2 gcc calls libmvec's 2-lane SSE variants, slower than scalar
         # libm; the 4-lane AVX2 ones are about 3x faster than scalar. Read per
-        # process (not from the probe file), since a cache directory may be
+        # process (not from the facts file), since a cache directory may be
         # shared by machines with different CPUs; the flags are in the cache key.
         flags += _vector_isa_flags()
-    return Toolchain(cc, version, tuple(flags), tuple(libs), omp, mvec, blas_flags())
+    return Toolchain(
+        cc, facts["version"], tuple(flags), tuple(libs), omp, mvec, blas_flags(), facts["state"]
+    )
 
 
-def _probe_file(probe_dir: Path | None, cc: str, version: str) -> Path | None:
+def confirm(toolchain: Toolchain, probe_dir: Path | None) -> None:
+    """Record that a compile with ``toolchain``'s assumed features worked.
+
+    Only a toolchain that used the facts as they are (no feature forced off)
+    confirms them; later processes then read the facts instead of assuming.
+    """
+    ident = compiler_identity(toolchain.cc)
+    facts = _FACTS.get(ident)
+    if facts is None or facts["state"] != "assumed":
+        return
+    if (toolchain.openmp, toolchain.vector_math) != (facts["openmp"], facts["vector_math"]):
+        return
+    facts = {**facts, "state": "compiled"}
+    _FACTS[ident] = facts
+    _save_facts(probe_dir, ident, facts)
+
+
+def _facts_file(probe_dir: Path | None, ident: str) -> Path | None:
     if probe_dir is None:
         return None
-    digest = hashlib.sha256(f"{cc}\0{version}".encode()).hexdigest()[:16]
+    digest = hashlib.sha256(ident.encode()).hexdigest()[:16]
     return Path(probe_dir) / f"toolchain-{digest}.json"
 
 
-def _load_probe(probe_dir, cc, version) -> dict | None:
-    path = _probe_file(probe_dir, cc, version)
-    try:
-        data = json.loads(path.read_text()) if path else None
-    except (OSError, ValueError):
+def _load_facts(probe_dir, ident: str) -> dict | None:
+    path = _facts_file(probe_dir, ident)
+    if path is None:
         return None
-    if isinstance(data, dict) and data.get("cc") == cc and data.get("version") == version:
-        return {"openmp": bool(data["openmp"]), "vector_math": bool(data["vector_math"])}
-    return None
+    try:
+        data = json.loads(path.read_text())
+        if data.get("identity") != ident or data.get("state") not in ("compiled", "probed"):
+            return None
+        return {
+            "version": str(data["version"]),
+            "openmp": bool(data["openmp"]),
+            "vector_math": bool(data["vector_math"]),
+            "state": data["state"],
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # unreadable or foreign: assume again (a compile will confirm)
 
 
-def _save_probe(probe_dir, cc, version, features) -> None:
-    path = _probe_file(probe_dir, cc, version)
+def _save_facts(probe_dir, ident: str, facts: dict) -> None:
+    path = _facts_file(probe_dir, ident)
     if path is None:
         return
     try:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"cc": cc, "version": version, **features}))
+        tmp.write_text(json.dumps({"identity": ident, **facts}))
         os.replace(tmp, path)
     except OSError:
-        pass  # a read-only cache only costs a probe next time
+        pass  # a read-only cache only costs a confirmation (or a probe) next time

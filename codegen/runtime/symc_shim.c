@@ -333,5 +333,12 @@ PyInit__symc_shim(void)
         Py_DECREF(m);
         return NULL;
     }
+#ifdef SYMC_SHIM_SHA256
+    /* the hash of this file when it was built: codegen/shim.py refuses a stale build */
+    if (PyModule_AddStringConstant(m, "source_sha256", SYMC_SHIM_SHA256) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+#endif
     return m;
 }

@@ -139,3 +139,21 @@ def test_eight_processes_compile_once(tmp_path):
     assert all(p.returncode == 0 for p in procs), results
     assert all(out.strip() == "ok" for out, _ in results)
     assert log.read_text().count("compile") == 1
+
+
+def test_lookup_never_builds_and_verifies(tmp_path):
+    c = Cache(tmp_path)
+    log: list = []
+    parts = {"p": "lookup"}
+    assert c.lookup(parts) is None and not log
+    entry = c.get(parts, writer(b"q" * 50, log))
+    Cache._memory.clear()
+    assert c.lookup(parts) == entry and c.entry_for_key(key_of(parts)) == entry
+    assert c.entry_for_key("../" + key_of(parts)[3:]) is None  # only plain hex keys
+    with open(entry / "kernel.so", "r+b") as f:
+        f.truncate(5)
+    Cache._memory.clear()
+    assert c.lookup(parts) is None  # a damaged entry is not handed out
+    c.discard(parts)
+    assert not entry.exists()
+    assert c.get(parts, writer(b"q" * 50, log)) == entry and len(log) == 2
