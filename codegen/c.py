@@ -4,7 +4,10 @@ The unit exports the functions described in :mod:`codegen.abi` and nothing
 else that could clash (helpers are ``static``). Every identifier in it is
 generated here from positions (``in0``, ``out1``, ``tmp0``, ``p2_s1`` ...);
 buffer labels appear only in comments, reduced to a safe character set.
-The loop nests themselves are written by :mod:`codegen.c_loops`.
+Elementwise statements become calls of shared loop functions
+(:mod:`codegen.c_elementwise`), run with the matrix products from a constant
+table (:mod:`codegen.c_table`); the other loop nests are written inline by
+:mod:`codegen.c_loops`. All temporaries share one allocation.
 """
 
 from __future__ import annotations
@@ -12,10 +15,28 @@ from __future__ import annotations
 import re
 
 from codegen import abi, templates
+from codegen.c_elementwise import ElementwiseWriter, LoopCall
 from codegen.c_loops import LoopWriter
+from codegen.c_repeat import repeat
+from codegen.c_table import TableWriter
 from codegen.errors import IRError
-from codegen.ir import DTYPES, Elementwise, Gemm, Guard, IOp, Program, Reduce, Shape, Stride, Value
+from codegen.ir import (
+    DTYPES,
+    Counter,
+    Elementwise,
+    Gemm,
+    Guard,
+    IOp,
+    Program,
+    Reduce,
+    Repeat,
+    Shape,
+    Stride,
+    Value,
+)
+from codegen.layout import Equal
 from codegen.printer import ScalarPrinter, c_type
+from codegen.reuse import plan_reuse
 from codegen.validate import validate
 
 #: libm functions glibc's libmvec (x86-64, glibc >= 2.35) has vector variants of.
@@ -26,6 +47,21 @@ VECTOR_LIBM = (
 _TWO_ARGS = {"pow", "atan2", "hypot"}
 _PREFIX_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}\Z")
 DEFAULT_PARALLEL_THRESHOLD = 1 << 16
+
+
+#: programs with at least this many top-level statements compile at -O1 (see opt_level)
+OPT1_STATEMENTS = 16
+
+
+def opt_level(program: Program) -> str:
+    """The optimization flag worth compiling ``program`` with: ``"-O1"`` or ``"-O2"``.
+
+    Loops vectorize through their ``omp simd`` pragmas at either level (with
+    ``-fopenmp-simd``), so -O1 costs big-array kernels little, while it cuts
+    the compile time of deep programs (a network and its gradient: many
+    statements, mostly small arrays) by about a fifth.
+    """
+    return "-O1" if len(program.body) >= OPT1_STATEMENTS else "-O2"
 
 
 def safe_comment(text: str) -> str:
@@ -71,6 +107,10 @@ class _Emitter:
             for i, buf in enumerate(group):
                 self.names[buf] = f"{tag}{i}"
         self.loops = LoopWriter(self, threshold, simd=vector_math)
+        self.elementwise = ElementwiseWriter(self)
+        self.table = TableWriter(self, threshold)
+        #: Dims the checks make equal in the body (every check passed before it runs)
+        self.equal = Equal((c.a, c.b) for c in program.checks)
 
     # -- Dims ---------------------------------------------------------------
 
@@ -84,6 +124,8 @@ class _Emitter:
             return f"{self.names[d.buffer]}_d{d.axis}"
         if isinstance(d, Stride):
             return f"{self.names[d.buffer]}_s{d.axis}"
+        if isinstance(d, Counter):
+            return f"rep{d.var}_t"
         if isinstance(d, Value):
             k = self.p.inputs.index(d.buffer)
             return f"((int64_t)(({c_type(d.buffer.dtype)} const *)data[{k}])[0])"
@@ -123,6 +165,9 @@ class _Emitter:
         if self.vector_math:
             head += self._simd_decls()
         helpers = templates.render(list(self.printer.helpers))
+        helpers += "\n" + "\n".join(self.elementwise.definitions)
+        helpers += "\n" + self.table.definitions()
+        helpers += "".join(getattr(self, "step_helpers", {}).values())  # codegen/c_repeat.py
         proto = [
             f"int32_t {self.prefix}_abi_version(void) {{ return {abi.ABI_VERSION}; }}",
             "",
@@ -174,11 +219,14 @@ class _Emitter:
         out += ["    return 0;", "}"]
         return out
 
-    def _checks(self) -> list:
+    def _checks(self, known: Equal | None = None) -> list:
+        """The program's checks, less those the earlier ones (and ``known``) imply."""
         out = []
+        known = known or Equal()
         for i, chk in enumerate(self.p.checks):
-            code = abi.ERR_CHECK_BASE + i
-            out.append(f"    if ({self.dim(chk.a)} != {self.dim(chk.b)}) return {code};")
+            a, b = self.dim(chk.a), self.dim(chk.b)
+            if known.add(a, b):
+                out.append(f"    if ({a} != {b}) return {abi.ERR_CHECK_BASE + i};")
         return out
 
     def _run_fn(self) -> list:
@@ -192,10 +240,13 @@ class _Emitter:
         out += [
             "    int32_t status = 0;",
             "    int berr = 0;",
-            "    (void)nthreads;",
             "#ifdef _OPENMP",
             "    const int symc_nt = nthreads > 0 ? nthreads : omp_get_max_threads();",
+            "#else",
+            "    const int symc_nt = 1;",
+            "    (void)nthreads;",
             "#endif",
+            "    (void)symc_nt;",
         ]
         pos = 0
         for k, buf in enumerate(p.inputs + p.outputs):
@@ -207,50 +258,101 @@ class _Emitter:
                     f"    const int64_t {name}_d{a} = shapes[{pos}], {name}_s{a} = strides[{pos}];"
                 )
                 pos += 1
+        known = Equal()
         for buf in p.outputs:  # the caller's output shapes must be the program's
             for a, d in enumerate(buf.shape):
-                out.append(
-                    f"    if ({self.names[buf]}_d{a} != {self.dim(d)}) return {abi.ERR_SHAPE};"
-                )
-        out += self._checks()
-        for buf in p.temps:
-            out.append(f"    {c_type(buf.dtype)} *{self.names[buf]} = NULL;")
-        out.append(f"    if (berr) return {abi.ERR_BROADCAST};")
-        for buf in p.temps:
-            out += self._alloc(buf)
-        out.append(f"    if (berr) {{ status = {abi.ERR_BROADCAST}; goto done; }}")
+                got, want = f"{self.names[buf]}_d{a}", self.dim(d)
+                known.add(got, want)
+                out.append(f"    if ({got} != {want}) return {abi.ERR_SHAPE};")
+        out += self._checks(known)
+        body_lines = []
+        table = self.table
         for i, stmt in enumerate(p.body):
-            out.append(f"    /* statement {i}: {type(stmt).__name__} */")
-            if isinstance(stmt, Elementwise):
-                body = self.loops.elementwise(stmt)
+            comment = f"    /* statement {i}: {type(stmt).__name__} */"
+            body = self.elementwise.statement(stmt) if isinstance(stmt, Elementwise) else None
+            if isinstance(body, LoopCall):
+                table.loop(body)
+                body_lines.append(comment)
+                continue
+            if isinstance(stmt, Gemm) and table.gemm(stmt):
+                body_lines.append(comment)
+                continue
+            body_lines += ["    " + line for line in table.flush()]
+            body_lines.append(comment)
+            if body is not None:
+                pass
             elif isinstance(stmt, Reduce):
                 body = self.loops.reduce(stmt)
             elif isinstance(stmt, Gemm):
                 body = self.loops.gemm(stmt)
             elif isinstance(stmt, Guard):
                 body = self.loops.guard(stmt)
+            elif isinstance(stmt, Repeat):
+                body = repeat(self, stmt)
             else:
                 raise IRError(f"unknown statement {stmt!r}")
-            out += ["    " + line if line and not line.startswith("#") else line for line in body]
+            body_lines += [
+                "    " + line if line and not line.startswith("#") else line for line in body
+            ]
+        body_lines += ["    " + line for line in table.flush()]
+        decls = table.run_decls()
+        out += self._temps("\n".join(decls + body_lines))
+        out += decls + body_lines
         out += ["    goto done;", "done:"]
-        out += [f"    free({self.names[b]});" for b in p.temps]
+        if p.temps:
+            out.append("    free(symc_arena_base);")
         out += ["    return status;", "}"]
         return out
 
-    def _alloc(self, buf) -> list:
-        name, nd = self.names[buf], buf.ndim
+    def _temps(self, body: str) -> list:
+        """Every temporary carved from one allocation; names only where the body uses them.
+
+        With a statement table, the buffers' addresses go to ``symc_buf``
+        (inputs, outputs, then the temporaries, which the allocation fills in).
+        """
+        p = self.p
         out = []
-        for a, d in enumerate(buf.shape):
-            out.append(f"    const int64_t {name}_d{a} = {self.dim(d)};")
-        for a in reversed(range(nd)):
-            stride = "INT64_C(1)" if a == nd - 1 else f"{name}_s{a + 1} * {name}_d{a + 1}"
-            out.append(f"    const int64_t {name}_s{a} = {stride};")
-        count = " * ".join(f"{name}_d{a}" for a in range(nd)) or "1"
-        size = DTYPES[buf.dtype][1]
-        # malloc(0) may return NULL; always ask for at least one element
-        out.append(
-            f"    {name} = ({c_type(buf.dtype)} *)malloc((size_t)({count} > 0 ? "
-            f"{count} : 1) * {size});"
-        )
-        out.append(f"    if (!{name}) {{ status = {abi.ERR_NOMEM}; goto done; }}")
+        if self.table.used:
+            io = [f"(void *){self.names[b]}" for b in p.inputs]
+            io += [self.names[b] for b in p.outputs]
+            out.append(f"    void *symc_buf[{len(p.buffers)}] = {{{', '.join(io) or '0'}}};")
+        if not p.temps:
+            return out + [f"    if (berr) return {abi.ERR_BROADCAST};"]
+        n = len(p.temps)
+        alias = plan_reuse(p)  # temporaries living in a dead one's storage
+        sizes = []
+        for buf in p.temps:
+            count = " * ".join(self.dim(d) for d in buf.shape) or "INT64_C(1)"
+            sizes.append("INT64_C(0)" if buf in alias else f"{count} * {DTYPES[buf.dtype][1]}")
+        arena = self.printer.need("arena", None)
+        parts = f"symc_buf + {len(p.inputs) + len(p.outputs)}" if self.table.used else "symc_tptr"
+        out += [f"    const int64_t symc_tbytes[{n}] = {{"]
+        out += [f"        {s}," for s in sizes]
+        out += ["    };", f"    if (berr) return {abi.ERR_BROADCAST};"]
+        if not self.table.used:
+            out.append(f"    void *symc_tptr[{n}];")
+        out += [
+            f"    void *symc_arena_base = {arena}({n}, symc_tbytes, {parts});",
+            f"    if (!symc_arena_base) return {abi.ERR_NOMEM};",
+        ]
+        first = len(p.inputs) + len(p.outputs) if self.table.used else 0
+        slots = "symc_buf" if self.table.used else "symc_tptr"
+        index = {buf: k for k, buf in enumerate(p.temps)}
+        for buf, owner in alias.items():
+            out.append(f"    {slots}[{first + index[buf]}] = {slots}[{first + index[owner]}];")
+        named = set(re.findall(r"\b(tmp\d+)\b", body))
+        used = set(re.findall(r"\b(tmp\d+)_[ds]\d", body))
+        for k, buf in enumerate(p.temps):
+            name, ct = self.names[buf], c_type(buf.dtype)
+            if name in named:
+                slot = f"symc_buf[{len(p.inputs) + len(p.outputs) + k}]"
+                slot = slot if self.table.used else f"symc_tptr[{k}]"
+                out.append(f"    {ct} *{name} = ({ct} *){slot};")
+            if name in used:
+                nd = buf.ndim
+                for a, d in enumerate(buf.shape):
+                    out.append(f"    const int64_t {name}_d{a} = {self.dim(d)};")
+                for a in reversed(range(nd)):
+                    stride = "INT64_C(1)" if a == nd - 1 else f"{name}_s{a + 1} * {name}_d{a + 1}"
+                    out.append(f"    const int64_t {name}_s{a} = {stride};")
         return out

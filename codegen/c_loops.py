@@ -1,11 +1,14 @@
-"""Loop nests for the C emitter: elementwise, reduction and GEMM statements.
+"""Inline loop nests for the C emitter: elementwise, reduction and GEMM statements.
 
-Elementwise statements get two paths chosen at run time: a flat loop the
-compiler can vectorize when every operand is C-contiguous (or a compile-time
-scalar), and a general nest over arbitrary element strides (zero and
-negative included). OpenMP pragmas are guarded by ``_OPENMP`` so the same
-source compiles without it; the ``if(parallel: ...)`` clause keeps small
-loops on one thread.
+Top-level elementwise statements go through :mod:`codegen.c_elementwise`;
+the inline form here serves statements inside loops. It has two paths
+chosen at run time: a flat loop the compiler can vectorize when every
+operand is C-contiguous (or a compile-time scalar), and a general nest over
+arbitrary element strides (zero and negative included). Reductions over
+leading axes of row-wise operands fold rows into a block of per-column
+accumulators. OpenMP pragmas are guarded by ``_OPENMP`` so the same source
+compiles without it; the ``if(parallel: ...)`` clause keeps small loops on
+one thread.
 """
 
 from __future__ import annotations
@@ -36,6 +39,18 @@ def _at(pos) -> object:
         return f"p{k}[{pos(k)}]" if off is None else f"p{k}[{pos(k)} + ({off})]"
 
     return at
+
+
+#: columns per block of accumulators in a reduction over leading axes (on the stack)
+_ROW_BLOCK = 256
+
+
+def _rows_ok(st: Reduce, kept: list, red: list) -> bool:
+    """True when ``st`` folds leading axes of operands read row-wise (unit or zero last stride)."""
+    nd = len(st.shape)
+    if nd < 2 or kept != [nd - 1] or red != list(range(nd - 1)):
+        return False
+    return all(isinstance(v.strides[-1], int) and v.strides[-1] in (0, 1) for v in st.operands)
 
 
 def _static_scalar(view: View) -> bool:
@@ -167,10 +182,6 @@ class LoopWriter:
                 f"    if ({rsize} == 0 && {ksize} > 0) "
                 f"{{ status = {abi.ERR_EMPTY_REDUCTION}; goto done; }}"
             )
-        if kept:
-            out += self._omp(f"size > {self.threshold}")
-        load = _at((lambda k: f"o{k}_{nd - 1}") if nd else (lambda k: "0"))
-        lines, (expr,) = self.em.printer.block([st.value], load, lambda axis: f"i{axis}")
         init = {"sum": literal(0, acc_t), "prod": literal(1, acc_t)}.get(st.op)
         if init is None:
             lo, hi = _LIMITS[acc_t]
@@ -185,6 +196,12 @@ class LoopWriter:
             update = f"if ({better}) {{ acc = v;{' best = pos;' if arg else ''} }}"
         if arg:
             update += " ++pos;"
+        if not arg and _rows_ok(st, kept, red):
+            return out + self._rows(st, views, acc_t, init, update) + ["}"]
+        if kept:
+            out += self._omp(f"size > {self.threshold}")
+        load = _at((lambda k: f"o{k}_{nd - 1}") if nd else (lambda k: "0"))
+        lines, (expr,) = self.em.printer.block([st.value], load, lambda axis: f"i{axis}")
         start = [f"{c_type(acc_t)} acc = {init};"] + (["int64_t best = 0, pos = 0;"] if arg else [])
         value = "best" if arg else f"({c_type(out_t)})acc"
         store = f"p{nops}[{f'o{nops}_{len(kept) - 1}' if kept else '0'}] = {value};"
@@ -211,6 +228,61 @@ class LoopWriter:
                 body.append("    " * (level + 1) + store)
         return out + body + ["}"]
 
+    def _rows(self, st: Reduce, views: list, acc_t: str, init: str, update: str) -> list:
+        """Fold the leading axes row by row into a block of accumulators, one per column.
+
+        A column sum (a bias gradient) walks memory in order and vectorizes
+        across columns, where one accumulator per column would stride down
+        each column. Each column still folds its rows in order. The block
+        lives on the stack, so this is safe inside loops too.
+        """
+        nd = len(st.shape)
+        last = nd - 1
+        nops = len(st.operands)
+        at_t = c_type(acc_t)
+        cols = _ROW_BLOCK
+        load = _at(lambda k: f"o{k}_{last}")
+        lines, (expr,) = self.em.printer.block([st.value], load, lambda axis: f"i{axis}")
+        out = self._omp(f"size > {self.threshold}")
+        out += [
+            f"    for (int64_t c0 = 0; c0 < n{last}; c0 += {cols}) {{",
+            f"        const int64_t cn = n{last} - c0 < {cols} ? n{last} - c0 : {cols};",
+            f"        {at_t} accs[{cols}];",
+            f"        for (int64_t j = 0; j < cn; ++j) accs[j] = {init};",
+        ]
+        for level in range(last):
+            ind = "    " * (level + 2)
+            out.append(f"{ind}for (int64_t i{level} = 0; i{level} < n{level}; ++i{level}) {{")
+            out += [ind + "    " + ln for ln in self._offsets(views, level, level, f"i{level}")]
+        ind = "    " * (last + 2)
+        base = (lambda k: f"o{k}_{last - 1} + ") if last else (lambda k: "")
+        out += [
+            "#pragma omp simd",
+            f"{ind}for (int64_t j = 0; j < cn; ++j) {{",
+            f"{ind}    const int64_t i{last} = c0 + j;",
+        ]
+        out += [
+            f"{ind}    const int64_t o{k}_{last} = {base(k)}i{last} * p{k}_s{last};"
+            for k in range(nops)
+        ]
+        out += [ind + "    " + ln for ln in lines]
+        out += [
+            f"{ind}    const {at_t} v = ({at_t})({expr});",
+            f"{ind}    {at_t} acc = accs[j];",
+            f"{ind}    {update}",
+            f"{ind}    accs[j] = acc;",
+            f"{ind}}}",
+        ]
+        for level in reversed(range(last)):
+            out.append("    " * (level + 2) + "}")
+        out_t = c_type(st.dest.buffer.dtype)
+        out += [
+            "        for (int64_t j = 0; j < cn; ++j) "
+            f"p{nops}[(c0 + j) * p{nops}_s{last}] = ({out_t})accs[j];",
+            "    }",
+        ]
+        return out
+
     # -- guards -------------------------------------------------------------
 
     def guard(self, st: Guard) -> list:
@@ -236,6 +308,13 @@ class LoopWriter:
         section = "gemm" if DTYPES[dtype][2] == "f" else "igemm"
         em.printer.need(section, dtype)
         fn = templates.helper_name("gemm", dtype)  # both sections define symc_gemm_<tag>
+        alpha, beta = literal(st.alpha, dtype), literal(st.beta, dtype)
+        if st.batch == 1:  # the usual case: one call, no batch loop
+            args = [em.dim(d) for d in (st.m, st.n, st.k)]
+            for v in (st.a, st.b, st.c):
+                off = "" if v.offset == 0 else f" + {em.dim(v.offset)}"
+                args += [f"{em.names[v.buffer]}{off}", em.dim(v.strides[1]), em.dim(v.strides[2])]
+            return [f"if ((status = {fn}({', '.join(args)}, {alpha}, {beta}))) goto done;"]
         out = ["{"]
         for name, d in (("m", st.m), ("n", st.n), ("k", st.k), ("nb", st.batch)):
             out.append(f"    const int64_t {name} = {em.dim(d)};")
@@ -245,7 +324,6 @@ class LoopWriter:
             out.append(f"    {const}{c_type(dtype)} *{tag} = {em.names[v.buffer]}{off};")
             for j, s in enumerate(v.strides):
                 out.append(f"    const int64_t {tag}_s{j} = {em.dim(s)};")
-        alpha, beta = literal(st.alpha, dtype), literal(st.beta, dtype)
         out += [
             "    for (int64_t bi = 0; bi < nb; ++bi) {",
             f"        status = {fn}(m, n, k, a + bi * a_s0, a_s1, a_s2, b + bi * b_s0, b_s1, "

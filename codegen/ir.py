@@ -7,6 +7,8 @@ body of statements executed in order:
   stores them (one or more outputs; a plain copy is an identity store).
 * :class:`Reduce` folds a scalar expression over some axes of an index space.
 * :class:`Gemm` is a (batched) matrix product, rendered as CBLAS calls.
+* :class:`Repeat` runs a list of statements once per step of a loop
+  (:class:`Counter` is the step, usable in view offsets).
 
 Operands are :class:`View` s: a buffer plus one stride per axis of the
 statement's index space and an offset, all in elements. Views express
@@ -140,7 +142,18 @@ class Value(_Node):
     buffer: Buffer
 
 
-Dim = int | Shape | Stride | IOp | Value
+@dataclass(frozen=True, eq=False)
+class Counter(_Node):
+    """The current step (as int64) of the enclosing :class:`Repeat` whose ``var`` is ``var``.
+
+    Only statements inside that loop may use it, and only in strides and
+    offsets (a buffer's shape or a check is computed before any loop runs).
+    """
+
+    var: int
+
+
+Dim = int | Shape | Stride | IOp | Value | Counter
 
 
 def bcast(*dims: Dim) -> Dim:
@@ -343,7 +356,23 @@ class Guard(_Node):
     code: int
 
 
-Stmt = Elementwise | Reduce | Gemm | Guard
+@dataclass(frozen=True, eq=False)
+class Repeat(_Node):
+    """Run the statements ``body`` ``count`` times, in order, one step after another.
+
+    Inside ``body``, ``Counter(var)`` is the step's row index: 0, 1, ...,
+    count - 1, or count - 1, ..., 0 when ``reverse``. Views offset by it read
+    or write one row per step; ``var`` must differ from every enclosing loop's.
+    Buffers the body uses are allocated once, before the loop.
+    """
+
+    var: int
+    count: Dim
+    body: tuple
+    reverse: bool = False
+
+
+Stmt = Elementwise | Reduce | Gemm | Guard | Repeat
 
 
 @dataclass(frozen=True, eq=False)

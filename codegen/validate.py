@@ -7,6 +7,7 @@ from codegen.ir import (
     DTYPES,
     REDUCE_OPS,
     Buffer,
+    Counter,
     Elementwise,
     Extent,
     Gemm,
@@ -15,6 +16,7 @@ from codegen.ir import (
     Load,
     Program,
     Reduce,
+    Repeat,
     Shape,
     Stride,
     Value,
@@ -56,8 +58,11 @@ def validate(program: Program) -> None:
 
 
 def _check_dim(d, known: set, allow_strides: bool = True) -> None:
-    if isinstance(d, bool) or not isinstance(d, (int, Shape, Stride, IOp, Value)):
-        raise IRError(f"{d!r} is not a Dim (int, Shape, Stride, IOp or Value).")
+    if isinstance(d, bool) or not isinstance(d, (int, Shape, Stride, IOp, Value, Counter)):
+        raise IRError(f"{d!r} is not a Dim (int, Shape, Stride, IOp, Value or Counter).")
+    if isinstance(d, Counter) and d not in known:
+        # ``known`` holds the counters of the enclosing loops, never in shapes or checks
+        raise IRError(f"Counter({d.var}) is used outside a Repeat with var {d.var}.")
     if isinstance(d, Value):
         b = d.buffer
         if b not in known or b.role != "input" or b.ndim != 0 or DTYPES[b.dtype][2] not in "iu":
@@ -152,5 +157,15 @@ def _check_stmt(stmt, known: set) -> None:
         if stmt.cond.dtype != "bool":
             raise IRError("a Guard's condition must be bool.")
         _check_value([stmt.cond], stmt.operands, known)
+    elif isinstance(stmt, Repeat):
+        if isinstance(stmt.var, bool) or not isinstance(stmt.var, int) or stmt.var < 0:
+            raise IRError(f"a Repeat's var must be an int >= 0, not {stmt.var!r}.")
+        counter = Counter(stmt.var)
+        if counter in known:
+            raise IRError(f"nested Repeats both use var {stmt.var}.")
+        _check_dim(stmt.count, known)
+        inner = known | {counter}
+        for sub in stmt.body:
+            _check_stmt(sub, inner)
     else:
         raise IRError(f"unknown statement {type(stmt).__name__}.")

@@ -13,6 +13,49 @@ static inline int64_t symc_bcast(int64_t a, int64_t b, int *err)
     return a;
 }
 
+//@@ arena
+static void *symc_arena(int n, const int64_t *bytes, void **parts)
+{
+    /* one allocation for all temporaries, each part 64-byte aligned and at
+       least one byte long (malloc(0) may return NULL) */
+    size_t total = 64;
+    for (int i = 0; i < n; ++i) total += ((size_t)(bytes[i] > 0 ? bytes[i] : 1) + 63) & ~(size_t)63;
+    char *base = (char *)malloc(total);
+    if (!base) return NULL;
+    char *p = (char *)(((uintptr_t)base + 63) & ~(uintptr_t)63);
+    for (int i = 0; i < n; ++i) {
+        parts[i] = p;
+        p += ((size_t)(bytes[i] > 0 ? bytes[i] : 1) + 63) & ~(size_t)63;
+    }
+    return base;
+}
+
+//@@ par
+typedef void (*symc_loop_fn)(void *const *, const int64_t *, int64_t, int64_t);
+
+static void symc_par(symc_loop_fn fn, void *const *ptrs, const int64_t *ints, int64_t count,
+                     int64_t work, int nt, int64_t threshold)
+{
+    /* run fn over [0, count) split in equal chunks among nt threads when the
+       work is large enough: the one OpenMP region of a kernel, so the loops
+       themselves stay plain functions (cheap to compile, no outlining) */
+#ifdef _OPENMP
+    if (nt > 1 && count > 1 && work > threshold) {
+#pragma omp parallel num_threads(nt)
+        {
+            const int64_t t = omp_get_thread_num(), k = omp_get_num_threads();
+            const int64_t lo = count / k * t + (t < count % k ? t : count % k);
+            const int64_t hi = lo + count / k + (t < count % k ? 1 : 0);
+            if (lo < hi) fn(ptrs, ints, lo, hi);
+        }
+        return;
+    }
+#else
+    (void)work, (void)nt, (void)threshold;
+#endif
+    fn(ptrs, ints, 0, count);
+}
+
 //@@ is_contig
 static inline int symc_is_contig(int nd, const int64_t *shape, const int64_t *strides)
 {
@@ -60,14 +103,17 @@ static int symc_blas_layout(int64_t rows, int64_t cols, int64_t srow, int64_t sc
 }
 
 //@@ gemm cblas
-static void symc_pack_$S(int64_t rows, int64_t cols, const $T *src, int64_t sr, int64_t sc,
-                         $T *dst)
+static __attribute__((noinline)) void symc_copy_$S(int64_t rows, int64_t cols, const $T *src,
+                                                    int64_t sr, int64_t sc, $T *dst, int64_t dr,
+                                                    int64_t dc)
 {
+    /* a strided matrix copy: packs operands BLAS cannot read, unpacks results;
+       one out-of-line copy keeps the kernel cheap to compile */
     for (int64_t i = 0; i < rows; ++i)
-        for (int64_t j = 0; j < cols; ++j) dst[i * cols + j] = src[i * sr + j * sc];
+        for (int64_t j = 0; j < cols; ++j) dst[i * dr + j * dc] = src[i * sr + j * sc];
 }
 
-static int symc_gemm_$S(int64_t m, int64_t n, int64_t k, const $T *a, int64_t sam,
+static __attribute__((noinline)) int symc_gemm_$S(int64_t m, int64_t n, int64_t k, const $T *a, int64_t sam,
                         int64_t sak, const $T *b, int64_t sbk, int64_t sbn, $T *c,
                         int64_t scm, int64_t scn, $T alpha, $T beta)
 {
@@ -87,19 +133,19 @@ static int symc_gemm_$S(int64_t m, int64_t n, int64_t k, const $T *a, int64_t sa
     if (!symc_blas_layout(m, k, sam, sak, &ta, &lda)) {
         abuf = ($T *)malloc((size_t)(m * k) * sizeof($T));
         if (!abuf) { status = 1; goto done; }
-        symc_pack_$S(m, k, a, sam, sak, abuf);
+        symc_copy_$S(m, k, a, sam, sak, abuf, k, 1);
         a = abuf; ta = SYMC_NO_TRANS; lda = (int)k;
     }
     if (!symc_blas_layout(k, n, sbk, sbn, &tb, &ldb)) {
         bbuf = ($T *)malloc((size_t)(k * n) * sizeof($T));
         if (!bbuf) { status = 1; goto done; }
-        symc_pack_$S(k, n, b, sbk, sbn, bbuf);
+        symc_copy_$S(k, n, b, sbk, sbn, bbuf, n, 1);
         b = bbuf; tb = SYMC_NO_TRANS; ldb = (int)n;
     }
     if (!symc_blas_layout(m, n, scm, scn, &tc, &ldc) || tc != SYMC_NO_TRANS) {
         cbuf = ($T *)malloc((size_t)(m * n) * sizeof($T));
         if (!cbuf) { status = 1; goto done; }
-        if (beta != 0) symc_pack_$S(m, n, c, scm, scn, cbuf);
+        if (beta != 0) symc_copy_$S(m, n, c, scm, scn, cbuf, n, 1);
         cc = cbuf; ldc = (int)n;
     }
     if (n == 1) {
@@ -113,10 +159,7 @@ static int symc_gemm_$S(int64_t m, int64_t n, int64_t k, const $T *a, int64_t sa
         SYMC_CBLAS($Bgemm)(SYMC_ROW_MAJOR, ta, tb, (int)m, (int)n, (int)k, alpha, a, lda, b,
                            ldb, beta, cc, ldc);
     }
-    if (cbuf) {
-        for (int64_t i = 0; i < m; ++i)
-            for (int64_t j = 0; j < n; ++j) c[i * scm + j * scn] = cbuf[i * n + j];
-    }
+    if (cbuf) symc_copy_$S(m, n, cbuf, n, 1, c, scm, scn);
 done:
     free(abuf);
     free(bbuf);
