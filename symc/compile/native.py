@@ -79,6 +79,38 @@ class NativeFunction(Function):
             outs = self._retry(args, err, extra)
         return self._finish(outs)
 
+    def scratch_bytes(self, *args: Any) -> dict[str, int]:
+        """The temporaries a call with ``args`` allocates (label -> bytes), without calling.
+
+        Evaluates the program's temporary shapes (a loop's carries, stored rows
+        and body buffers included) for these arguments; temporaries that share
+        one allocation count once, under the label of the one that owns it.
+        """
+        from codegen.reuse import plan_reuse
+
+        if len(args) != len(self.inputs):
+            return super().__call__(*args)  # raises the argument-count error
+        arrays = [check(a) for check, a in zip(self._checks, args, strict=True)]
+        lowered = self._lowered
+        extra = {k: c.value for c, (k, _) in zip(self._shared, lowered.shared, strict=True)}
+        extra.update({k: a for k, a in lowered.constants})
+        program = lowered.program
+        arrays += [np.asarray(extra[k]) for k in range(len(arrays), len(program.inputs))]
+        given = dict(zip(program.inputs, arrays, strict=True))
+        owners = _temp_owners(program, lowered.ctx.stmt_nodes)
+        shared = plan_reuse(program)
+        sizes: dict[str, int] = {}
+        for buf in program.temps:
+            if buf in shared:
+                continue
+            count = 1
+            for d in buf.shape:
+                count *= max(_eval_dim(d, given), 0)
+            node = owners.get(buf)
+            label = f"{buf.name} {node.op.label()}" if node is not None else buf.name
+            sizes[label] = count * np.dtype(buf.dtype).itemsize
+        return sizes
+
     def _finish(self, outs: list) -> Any:
         n = self._n_out
         for container, new in zip(self._containers, outs[n:], strict=True):
@@ -167,12 +199,13 @@ _NO_IDENTITY = ("max", "min", "argmax", "argmin", "softmax", "log_softmax", "log
 
 
 def _build(inputs, outputs, updates, single, loc, rewrites=None):
-    """Optimize, lower, compile (or fetch) and load; memoized on the graph's identity."""
+    """Optimize, lower, compile (or fetch) and load; memoized on the graph's identity.
+
+    A graph some earlier process compiled is found through the warm index
+    (:mod:`symc.compile.warm`), which skips optimizing, lowering and rendering.
+    """
     from codegen.errors import CodegenError, CompileError
     from codegen.load_c import compile_and_load
-
-    from ..lower import lower
-    from ..rewriting.pipeline import optimize
 
     targets = list(outputs) + [e for _, e in updates]
     key = (
@@ -187,8 +220,22 @@ def _build(inputs, outputs, updates, single, loc, rewrites=None):
     hit = _MEMO.get(key)
     if hit is not None and all(a is b for a, b in zip(hit[0], list(inputs) + targets, strict=True)):
         return hit[1], hit[2]
-    graph = optimize(targets, **(rewrites or {}))
-    lowered = lower(list(inputs), graph)
+
+    def relower():
+        from ..lower import lower
+        from ..rewriting.pipeline import optimize
+
+        return lower(list(inputs), optimize(targets, **(rewrites or {})))
+
+    index = _index_key(inputs, outputs, updates, single, rewrites)
+    if index is not None:
+        from . import warm
+
+        found = warm.lookup(index[0], index[1], nthreads=config.num_threads, relower=relower)
+        if found is not None:
+            _MEMO[key] = (list(inputs) + targets, *found)
+            return found
+    lowered = relower()
     # only a call without extra inputs or updates returns the kernel's result as is
     single_out = single and not (updates or lowered.constants or lowered.shared or _strict(inputs))
     try:
@@ -203,8 +250,81 @@ def _build(inputs, outputs, updates, single, loc, rewrites=None):
         raise _fail(_compile_error(err, lowered), loc) from None
     except CodegenError as err:
         raise _fail(SymcCompileError(f"function: backend='c' failed: {err}"), loc) from None
+    if index is not None:
+        from . import warm
+
+        warm.record(index[0], index[1], lowered, loaded, single=single_out)
     _MEMO[key] = (list(inputs) + targets, lowered, loaded)
     return lowered, loaded
+
+
+def _index_key(inputs, outputs, updates, single, rewrites):
+    """``(cache, key)`` of the warm index for this function, or None (no index)."""
+    from codegen.cache import Cache
+    from codegen.errors import CodegenError
+    from codegen.toolchain import get_toolchain
+
+    from . import warm
+
+    try:
+        cache = Cache(config.cache_dir)
+        root = cache._usable_root()
+        if root is None:
+            return None  # a private build each time: nothing to index
+        key = warm.index_key(inputs, outputs, updates, single, rewrites, get_toolchain(root))
+    except (CodegenError, OSError):
+        return None  # the full path reports what is wrong
+    return None if key is None else (cache, key)
+
+
+def _temp_owners(program, stmt_nodes: list) -> dict:
+    """temp Buffer -> the node of the first top-level statement that uses it."""
+    from dataclasses import fields
+
+    from codegen import ir
+
+    def visit(obj, node, seen: set) -> None:
+        if isinstance(obj, tuple):
+            for item in obj:
+                visit(item, node, seen)
+        elif isinstance(obj, ir.Buffer):
+            owners.setdefault(obj, node)
+        elif isinstance(obj, ir._Node) and id(obj) not in seen:
+            seen.add(id(obj))
+            for f in fields(obj):
+                visit(getattr(obj, f.name), node, seen)
+
+    owners: dict = {}
+    for stmt, node in zip(program.body, stmt_nodes, strict=False):
+        visit(stmt, node, set())
+    return owners
+
+
+def _eval_dim(d, given: dict) -> int:
+    """The value of a shape :data:`codegen.ir.Dim` for the input arrays ``given``."""
+    from codegen import ir
+
+    if isinstance(d, int):
+        return d
+    if isinstance(d, ir.Shape):
+        return int(given[d.buffer].shape[d.axis])
+    if isinstance(d, ir.Value):
+        return int(given[d.buffer])
+    if isinstance(d, ir.IOp):
+        a, b = _eval_dim(d.a, given), _eval_dim(d.b, given)
+        ops = {
+            "add": lambda: a + b,
+            "sub": lambda: a - b,
+            "mul": lambda: a * b,
+            "floordiv": lambda: a // b if b else 0,
+            "max": lambda: max(a, b),
+            "min": lambda: min(a, b),
+            "bcast": lambda: b if a == 1 else a,
+            "bstride": lambda: 0 if a == 1 else b,
+            "lt": lambda: int(a < b),
+        }
+        return ops[d.op]()
+    raise SymcValueError(f"scratch_bytes: cannot evaluate the length {d!r}.")
 
 
 def _compile_error(err, lowered) -> SymcCompileError:

@@ -13,7 +13,7 @@ of this package; a library author adds one the same way::
 
 from __future__ import annotations
 
-from . import creation, elementwise, index, linalg, reduce, views  # noqa: F401 - registration
+from . import creation, elementwise, index, linalg, reduce, scan, views  # noqa: F401 - registration
 from .program import Lowered, lower
 from .registry import lowering_for, lowers
 

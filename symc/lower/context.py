@@ -81,6 +81,10 @@ class Ctx:
     node: object = None  # the node being lowered
     out_buffers: dict = field(default_factory=dict)  # id(node) -> Buffer (first occurrence)
     constants: list = field(default_factory=list)  # arrays passed as extra inputs
+    #: id(node) -> fn(shape) -> Val: where a loop body's result must be written (a row of a
+    #: stacked output), used once by :meth:`alloc`; and the scan lowering's own state
+    place: dict = field(default_factory=dict)
+    loops: dict = field(default_factory=dict)
 
     # -- values -------------------------------------------------------------
 
@@ -121,6 +125,8 @@ class Ctx:
         if dtype not in ir.DTYPES:
             raise self.error(f"the C backend has no {dtype} arrays.", node)
         shape = tuple(shape)
+        if not temp and dtype == node.type.dtype and id(node) in self.place:
+            return self.place.pop(id(node))(shape)
         pos = None if temp or dtype != node.type.dtype else self._output_position(node)
         if pos is not None:
             buf = ir.Buffer(f"out{pos}", dtype, len(shape), "output", shape)

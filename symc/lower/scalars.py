@@ -41,12 +41,15 @@ def is_dim_node(node) -> bool:
     if isinstance(op, Cast):
         return is_dim_node(node.inputs[0])
     if isinstance(op, Composite):
-        ok = all(
-            (fn in _ARITH or fn == "neg" or fn == "cast") and dtypes.is_int(dt)
-            for fn, _, dt in op.steps
-        )
-        return ok and all(is_dim_node(x) for x in node.inputs)
+        return _integer_steps(op) and all(is_dim_node(x) for x in node.inputs)
     return False
+
+
+def _integer_steps(op: Composite) -> bool:
+    return all(
+        (fn in _ARITH or fn == "neg" or fn == "cast") and dtypes.is_int(dt)
+        for fn, _, dt in op.steps
+    )
 
 
 def _composite_dim(ctx, node):
@@ -79,7 +82,19 @@ def scalar_dim(ctx, node):
     if isinstance(op, ShapeI):
         return ctx.val(node.inputs[0]).shape[op.axis]
     if isinstance(op, (Input, Shared)):
-        return ir.Value(ctx.val(node).buffer)
+        known = ctx.loops.get(("dim", id(node)))  # a loop body's input bound to a length
+        if known is not None:
+            return known
+        v = ctx.val(node)
+        if v.buffer.role != "input" or v.offset != 0:
+            # a loop body's input bound to computed data, or to a row of a sequence
+            raise ctx.error(
+                f"the C backend needs lengths and indices computed from shapes, constants "
+                f"and integer scalar arguments; inside a scan, {node.name or 'this value'} "
+                f"is array data (a row, a state, or a value computed outside the loop).",
+                node,
+            )
+        return ir.Value(v.buffer)
     if isinstance(op, Elemwise) and op.fn in _ARITH:
         a, b = (scalar_dim(ctx, x) for x in node.inputs)
         return _ARITH[op.fn](a, b)
@@ -87,7 +102,7 @@ def scalar_dim(ctx, node):
         return D.sub(0, scalar_dim(ctx, node.inputs[0]))
     if isinstance(op, Cast) and dtypes.is_int(node.inputs[0].type.dtype):
         return scalar_dim(ctx, node.inputs[0])
-    if isinstance(op, Composite) and is_dim_node(node):
+    if isinstance(op, Composite) and _integer_steps(op):  # inputs may be scalar arguments
         return _composite_dim(ctx, node)
     raise ctx.error(
         f"the C backend needs lengths and indices computed from shapes, constants and "

@@ -1,0 +1,118 @@
+"""The C lowering of scan: one native loop, storage allocated once, checks as on python."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import symc as sc
+from symc.graph.node import apply
+
+pytestmark = pytest.mark.skipif(
+    not __import__("symc.compile.native", fromlist=["x"]).compiler_available(),
+    reason="no C compiler",
+)
+
+
+def _loop_region(source: str) -> str:
+    start = source.index("for (int64_t rep0_i")
+    end = source.find("/* statement", start)
+    return source[start : end if end > 0 else source.index("done:", start)]
+
+
+def test_final_state_of_a_million_steps_uses_constant_memory():
+    x0 = sc.scalar("x0")
+    n = sc.iscalar("n")
+    hs, _ = sc.scan(lambda h: 0.5 * h + 1.0, outputs_info=x0, n_steps=n)
+    last = apply(hs.op.sibling("carry", 0), hs.inputs)  # the final state only
+    f = sc.function([x0, n], last, backend="c")
+    assert f(3.0, 10**6) == pytest.approx(2.0)
+    small, big = f.scratch_bytes(3.0, 10), f.scratch_bytes(3.0, 10**6)
+    assert small == big and sum(big.values()) <= 64
+    # the stacked output, by contrast, is written straight into the returned array
+    g = sc.function([x0, n], [hs, last], backend="c")
+    got, fin = g(3.0, 5)
+    np.testing.assert_allclose(got[-1], fin)
+    assert sum(g.scratch_bytes(3.0, 10**6).values()) <= 64
+
+
+def test_every_result_of_a_loop_comes_from_one_loop_without_malloc_per_step():
+    X = sc.matrix("X")
+    W = sc.matrix("W")
+    h0 = sc.vector("h0")
+    hs, _ = sc.scan(lambda x, h: sc.tanh(W @ h + x), sequences=X, outputs_info=h0)
+    hist = apply(hs.op.sibling("history", 0), hs.inputs)
+    fin = apply(hs.op.sibling("carry", 0), hs.inputs)
+    f = sc.function([X, W, h0], [hs, hist, fin], backend="c")
+    assert len(re.findall(r"for \(int64_t rep\d+_i", f.source)) == 1
+    assert "malloc" not in _loop_region(f.source)
+    rng = np.random.default_rng(0)
+    x, w, h = rng.normal(size=(6, 4)), rng.normal(size=(4, 4)) / 2, rng.normal(size=4)
+    got_hs, got_hist, got_fin = f(x, w, h)
+    want = [h]
+    for row in x:
+        want.append(np.tanh(w @ want[-1] + row))
+    np.testing.assert_allclose(got_hs, want[1:], rtol=1e-12)
+    np.testing.assert_allclose(got_hist, want[:-1], rtol=1e-12)
+    np.testing.assert_allclose(got_fin, want[-1], rtol=1e-12)
+
+
+def test_states_that_swap_do_not_read_an_overwritten_state():
+    a0, b0 = sc.vector("a0"), sc.vector("b0")
+    (a_s, b_s), _ = sc.scan(lambda a, b: [b[::-1], a + 1], outputs_info=[a0, b0], n_steps=4)
+    f = sc.function([a0, b0], [a_s, b_s], backend="c")
+    a, b = np.array([1.0, 2.0, 3.0]), np.array([10.0, 20.0, 30.0])
+    want_a, want_b = [], []
+    for _ in range(4):
+        a, b = b[::-1], a + 1
+        want_a.append(a)
+        want_b.append(b)
+    got = f(np.array([1.0, 2.0, 3.0]), np.array([10.0, 20.0, 30.0]))
+    np.testing.assert_array_equal(got[0], want_a)
+    np.testing.assert_array_equal(got[1], want_b)
+
+
+def test_rows_that_are_views_of_the_inputs_are_copied():
+    X = sc.matrix("X")
+    (same, flipped, const), _ = sc.scan(
+        lambda x: [x, x[::-1], sc.constant(np.array([1.0, 2.0]))], sequences=X
+    )
+    f = sc.function([X], [same, flipped, const], backend="c")
+    x = np.arange(6.0).reshape(3, 2)
+    got = f(x.T.copy().T)  # a Fortran-ordered argument: strided rows
+    np.testing.assert_array_equal(got[0], x)
+    np.testing.assert_array_equal(got[1], x[:, ::-1])
+    np.testing.assert_array_equal(got[2], [[1.0, 2.0]] * 3)
+
+
+def test_negative_n_steps_raises_the_reference_error():
+    x0 = sc.scalar("x0")
+    n = sc.iscalar("n")
+    hs, _ = sc.scan(lambda h: h * 2, outputs_info=x0, n_steps=n)
+    f = sc.function([x0, n], hs, backend="c")
+    assert f(1.0, 0).shape == (0,)
+    with pytest.raises(sc.SymcValueError, match=r"scan: n_steps is -1"):
+        f(1.0, -1)
+
+
+def test_until_is_refused_with_a_compile_error():
+    limit = sc.scalar("limit")
+    ps, _ = sc.scan(
+        lambda p: (p * 2, sc.until(p * 2 > limit)), outputs_info=sc.constant(1.0), n_steps=9
+    )
+    with pytest.raises(sc.SymcCompileError, match=r"scan.*until"):
+        sc.function([limit], ps, backend="c")
+
+
+def test_a_length_read_from_a_row_is_refused():
+    K = sc.vector("K", dtype="int64")
+
+    def step(k):
+        ones, _ = sc.scan(lambda h: h + 1.0, outputs_info=sc.constant(0.0), n_steps=k)
+        return sc.sum(ones)
+
+    out, _ = sc.scan(step, sequences=K)
+    with pytest.raises(sc.SymcCompileError, match=r"inside a scan"):
+        sc.function([K], out, backend="c")
