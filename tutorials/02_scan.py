@@ -14,7 +14,9 @@ shared variables. Every loop below is checked against plain NumPy:
 7. a nested scan;
 8. a tanh RNN, h_t = tanh(W h_{t-1} + U x_t + b): its gradient (backpropagation
    through time, itself a loop) checked with ``verify_grad``, then a few steps
-   of SGD with the parameters in shared variables.
+   of SGD with the parameters in shared variables;
+9. what the optimizer does to a loop body, and a final state kept in constant
+   memory (``Function.scratch_bytes``).
 
 Run it with ``python tutorials/02_scan.py``.
 """
@@ -22,6 +24,7 @@ Run it with ``python tutorials/02_scan.py``.
 import numpy as np
 
 import symc as sc
+from symc.ops.scan import Loop  # the op scan builds, to look inside a compiled loop
 
 # The backend that compiles every function here; switch to "c" once it exists.
 BACKEND = "python"
@@ -165,3 +168,27 @@ y_train = float(np.tanh(x_train[:, 0].sum()))
 losses = [float(train(x_train, y_train)) for _ in range(10)]
 print(f"   SGD on one sequence: loss {losses[0]:.4g} -> {losses[-1]:.4g} after {len(losses)} steps")
 assert losses[-1] < losses[0], "training should lower the loss"
+
+# --- 9. what the optimizer does to a loop ---------------------------------------------------
+# The body gets the same rewrites as any graph (here log(1 + x) becomes log1p), work
+# that reads only loop constants runs once before the loop (exp(a)), and an output read
+# only as outs[-1] is not stored at all: the loop keeps its final state, so memory does
+# not grow with the number of steps. ``scratch_bytes`` reports every buffer a call
+# allocates besides its inputs and outputs.
+x0 = sc.scalar("x0")
+a = sc.scalar("a")
+n = sc.iscalar("n")
+xs, _ = sc.scan(
+    lambda x, a: sc.log(1 + x * sc.exp(a)) + 1, outputs_info=x0, non_sequences=a, n_steps=n
+)
+final = sc.function([x0, a, n], xs[-1], backend=BACKEND)
+want = 0.5
+for _ in range(10_000):
+    want = np.log1p(want * np.exp(-3.0)) + 1
+print(f"9. final state after 10,000 steps: {final(0.5, -3.0, 10_000):.15g} (NumPy: {want:.15g})")
+for steps in (10, 10_000):
+    kept = sum(final.scratch_bytes(0.5, -3.0, steps).values())
+    print(f"   scratch bytes for {steps:>6} steps: {kept}")
+(loop,) = {m.op.loop_key() for m in sc.toposort(final.outputs) if isinstance(m.op, Loop)}
+body_ops = sorted({m.op.label() for m in sc.toposort(loop.body.outputs) if m.inputs})
+print("   the loop body computes:", body_ops)

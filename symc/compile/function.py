@@ -158,6 +158,28 @@ class Function:
             return outs[0]
         return outs
 
+    def scratch_bytes(self, *args: Any) -> dict[str, int]:
+        """The intermediate buffers a call with ``args`` allocates: label -> bytes.
+
+        Everything the call allocates except its inputs and the outputs it
+        returns: intermediate arrays, and what loops keep (their carry, the
+        rows of stacked outputs, the largest buffers of one step of their
+        body). Labels name the node (``#slot op (file:line)``). The call is
+        evaluated but updates are not applied.
+
+        >>> sum(f.scratch_bytes(x0, 10**6).values())   # O(1) for a final-state-only loop
+        """
+        if self.backend != "python":
+            raise _fail(
+                SymcBackendUnavailableError(
+                    f"scratch_bytes: not available for backend={self.backend!r} yet."
+                ),
+                user_location(),
+            )
+        from .reference import measure
+
+        return measure(self, args)
+
     def export(self, directory: str, name: str = "fn"):
         """Standalone C for this function (needs the C backend)."""
         raise _fail(

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .. import dtypes
 from ..errors import SymcShapeError, SymcTypeError, SymcValueError
+from ..graph.record import record
 from ..graph.types import TensorType
 from .base import Op
 
 
-@dataclass(frozen=True)
+@record
 class Alloc(Op):
     """``Alloc(static_shape)(value, *lengths)``: ``value`` broadcast to the given lengths.
 
@@ -60,7 +59,7 @@ class Alloc(Op):
         return [sum_to(g, inputs[0]), *([None] * (len(inputs) - 1))]
 
 
-@dataclass(frozen=True)
+@record
 class ARange(Op):
     """``ARange(dtype)(start, stop, step)``: NumPy's ``arange``."""
 
@@ -87,7 +86,7 @@ class ARange(Op):
         return [None, None, None]
 
 
-@dataclass(frozen=True)
+@record
 class ShapeI(Op):
     """The length of axis ``axis`` of its input, as an int64 scalar."""
 

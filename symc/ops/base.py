@@ -20,8 +20,10 @@ A library author writes a new op the same way::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any
+
+from ..graph.record import record
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from ..graph.types import TensorType
 
 
-@dataclass(frozen=True)
+@record
 class Op:
     """Base class of all ops. Subclasses are frozen dataclasses."""
 

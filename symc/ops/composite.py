@@ -14,12 +14,12 @@ bit-identical results to the unfused one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
 from ..errors import SymcTypeError
+from ..graph.record import record
 from ..graph.types import TensorType, broadcast_shapes
 from .base import Op
 from .elemwise import Cast, Elemwise
@@ -47,7 +47,7 @@ def _render_literal(arg: Arg) -> str:
     return repr(v)
 
 
-@dataclass(frozen=True)
+@record
 class Composite(Op):
     """Elementwise steps fused into one op; the last step is the output."""
 
@@ -178,7 +178,7 @@ class Composite(Op):
         return _pullback_through(self.expand(inputs), inputs, g)
 
 
-@dataclass(frozen=True)
+@record
 class CompositeReduce(Op):
     """A ``Composite`` followed by a reduction: ``kind`` over ``axes``."""
 

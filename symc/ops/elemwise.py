@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .. import dtypes
 from ..errors import SymcTypeError
+from ..graph.record import record
 from ..graph.types import TensorType, broadcast_shapes
 from .base import Op
 from .scalar_table import ROWS, numpy_result_dtype
@@ -15,7 +14,7 @@ from .scalar_table import ROWS, numpy_result_dtype
 _INFERRED: dict = {}
 
 
-@dataclass(frozen=True)
+@record
 class Elemwise(Op):
     """Apply the scalar function ``fn`` (a row of ``scalar_table.ROWS``) elementwise."""
 
@@ -88,7 +87,7 @@ class Elemwise(Op):
         ]
 
 
-@dataclass(frozen=True)
+@record
 class Cast(Op):
     """Convert to ``dtype`` (NumPy ``astype`` semantics: truncation toward zero for ints)."""
 

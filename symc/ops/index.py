@@ -16,12 +16,11 @@ constants.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .. import dtypes
 from ..errors import SymcIndexError, SymcShapeError, SymcTypeError, SymcValueError
+from ..graph.record import record
 from ..graph.types import TensorType, format_shape
 from .base import Op
 
@@ -139,7 +138,7 @@ def numpy_index(name: str, items: tuple, shape: tuple, syms) -> tuple:
     return tuple(idx)
 
 
-@dataclass(frozen=True)
+@record
 class Subtensor(Op):
     """``Subtensor(items)(x, *symbolic_parts)``: NumPy basic indexing ``x[index]``."""
 
@@ -188,7 +187,7 @@ def _check_addend(name: str, target: tuple, x: TensorType, y: TensorType, where:
         )
 
 
-@dataclass(frozen=True)
+@record
 class IncSubtensor(Op):
     """``IncSubtensor(items)(x, y, *symbolic_parts)``: a copy of ``x`` with ``y`` added at
     ``x[index]``. A basic index never repeats an element, so a plain ``+=`` is exact."""
@@ -258,7 +257,7 @@ def _taken_shape(axis: int, x: TensorType, idx: TensorType) -> tuple:
     return x.shape[:axis] + idx.shape + x.shape[axis + 1 :]
 
 
-@dataclass(frozen=True)
+@record
 class Take(Op):
     """``Take(axis)(x, indices)``: NumPy's ``take`` (gather) along one axis.
 
@@ -289,7 +288,7 @@ class Take(Op):
         return [AdvancedIncSubtensor(self.axis)(zeros_like(x), g, idx), None]
 
 
-@dataclass(frozen=True)
+@record
 class AdvancedIncSubtensor(Op):
     """``AdvancedIncSubtensor(axis)(x, y, indices)``: a copy of ``x`` with ``y`` added at
     ``indices`` along ``axis``; repeated indices accumulate (``np.add.at``)."""

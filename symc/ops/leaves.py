@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 
+from ..graph.record import record
 from .base import Op
 
 
-@dataclass(frozen=True)
+@record
 class Input(Op):
     """A symbolic input; ``uid`` makes every call to ``sc.scalar(...)`` a new variable."""
 
@@ -20,7 +21,7 @@ class Input(Op):
         return "input"
 
 
-@dataclass(frozen=True, eq=False)
+@record(eq=False)
 class Constant(Op):
     """A constant array; equal constants (same dtype, shape and bytes) are one node."""
 
@@ -53,7 +54,7 @@ class SharedContainer:
         self.value = value
 
 
-@dataclass(frozen=True, eq=False)
+@record(eq=False)
 class Shared(Op):
     """A shared variable: state that lives between calls of compiled functions."""
 

@@ -7,12 +7,11 @@ needs a single lowering (gemm, gemv, batched gemm) to cover them all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .. import dtypes
 from ..errors import SymcShapeError
+from ..graph.record import record
 from ..graph.types import TensorType, broadcast_shapes, format_shape
 from .base import Op
 
@@ -26,7 +25,7 @@ def _promoted(a: tuple, b: tuple) -> tuple[tuple, tuple]:
     return ((1, *a) if len(a) == 1 else a), ((*b, 1) if len(b) == 1 else b)
 
 
-@dataclass(frozen=True)
+@record
 class MatMul(Op):
     """``a @ b`` with ``np.matmul``'s rules for every rank combination.
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 
 from .. import dtypes
 from ..errors import SymcShapeError, SymcTypeError, SymcValueError
+from ..graph.record import record
 from ..graph.types import TensorType, format_shape
 from .base import Op
 
@@ -45,7 +45,7 @@ def _result_dtype(kind: str, dtype: str) -> str:
     return np.asarray(_NUMPY[kind](np.zeros((1,), dtype))).dtype.name
 
 
-@dataclass(frozen=True)
+@record
 class Reduce(Op):
     """``kind`` (sum, prod, max, min) over ``axes`` (a sorted tuple), NumPy dtype rules."""
 
@@ -87,7 +87,7 @@ class Reduce(Op):
         return [r.reduce_pullback(self, x, out, g)]
 
 
-@dataclass(frozen=True)
+@record
 class ArgReduce(Op):
     """Index of the first max (``kind="argmax"``) or min along one axis (None: flattened)."""
 

@@ -26,10 +26,11 @@ from __future__ import annotations
 import importlib
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+
+from ..graph.record import record
 
 LN2 = math.log(2.0)
 LN10 = math.log(10.0)
@@ -46,7 +47,7 @@ class _LazyMath:
 m = _LazyMath()
 
 
-@dataclass(frozen=True)
+@record
 class Row:
     """One elementwise function: how to compute it, differentiate it, and type it."""
 

@@ -20,24 +20,47 @@ where ``r`` is ``("carry", j)`` (the final value of carry ``j``), ``("out", j)``
 (carry ``j`` as it was *before* each step: the states the gradient needs) or
 ``("steps",)`` (how many steps ran; fewer than ``n_steps`` after a stop). The
 results of one loop differ only in ``result``, so a backend recognises them
-by :meth:`Loop.loop_key` plus the inputs and runs the loop once; the
-reference implementation runs it once per result that is used.
+by :meth:`Loop.loop_key` plus the inputs and runs the loop once (the
+reference plan too: ``symc.ops.scan_run.run_results``; ``impl`` alone
+computes one result).
 
 ``Body`` compares by structure (ops, wiring, input types), not by the
 identity of its inner inputs, so building the same scan twice over the same
 outer values interns to the same nodes, and identical gradient loops merge.
+
+The contract a backend relies on (unchanged by the scan rules of
+:mod:`symc.rewriting.scan_rules`, which only ever build ordinary loops):
+
+* the fields are ``body, n_const, n_carry, n_seq, n_out, has_stop,
+  reverse, length, result``; ``len(body.inputs) == n_const + n_carry +
+  n_seq`` and ``len(body.outputs) == n_carry + n_out + has_stop``;
+* a body output may be the very node of another output (a fed-back output
+  is both a carry update and a per-step output), an inner input (a carry
+  passed through, a constant returned every step, a shift register's
+  ``slots[1:]``), or a constant leaf;
+* an inner input may be read by no output: a sequence the loop keeps only
+  so that its length is still checked against ``n_steps``;
+* after optimization the body may hold fused ops (``Composite``,
+  ``CompositeReduce``) and nested loops, like any graph;
+* ``length`` is the static step count (None when unknown or ``has_stop``);
+  result shapes: carry ``j`` as its inner input, ``("out", j)`` and
+  ``("history", j)`` with a leading axis of ``length`` rows (unknown with
+  ``has_stop``), ``("steps",)`` an int64 scalar;
+* a graph may use any subset of a loop's results; unused carries and
+  outputs are removed before a backend sees the graph, but a used carry
+  may exist only to feed another.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from .. import dtypes
 from ..errors import SymcShapeError, SymcTypeError, SymcValueError
+from ..graph.record import record
 from ..graph.types import TensorType, format_shape
 from .base import Op
 
@@ -71,12 +94,44 @@ class Body:
         return f"<Body {len(self.inputs)} inputs -> {len(self.outputs)} outputs>"
 
     def plan(self):
-        """The reference evaluation plan of the body, built once."""
+        """The reference evaluation plan of the body, built once.
+
+        Fused regions are evaluated unfused (the same ops, so the same
+        values): the reference loop runs the plan once per step, and
+        interpreting a region costs more per call than running its ops.
+        """
         if self._plan is None:
             from ..compile.reference import Plan
 
-            self._plan = Plan(self.inputs, self.outputs)
+            self._plan = Plan(self.inputs, _unfused(self.outputs))
         return self._plan
+
+
+def _unfused(outputs: tuple) -> list:
+    """``outputs`` with every ``Composite``/``CompositeReduce`` replaced by its own ops."""
+    from ..graph.node import apply
+    from ..graph.traverse import toposort
+    from .composite import Composite, CompositeReduce
+
+    order = toposort(outputs)
+    if not any(isinstance(n.op, (Composite, CompositeReduce)) for n in order):
+        return list(outputs)
+    memo: dict[int, object] = {}
+    for node in order:
+        ins = [memo[id(i)] for i in node.inputs]
+        if isinstance(node.op, (Composite, CompositeReduce)):
+            out = memo[id(node)] = node.op.expand(ins)
+            stack = [out]
+            while stack:  # the region's ops report the line the fused node came from
+                n = stack.pop()
+                if n.inputs and n.loc != node.loc and all(n is not i for i in ins):
+                    n.loc = node.loc
+                    stack.extend(n.inputs)
+        elif all(a is b for a, b in zip(ins, node.inputs, strict=True)):
+            memo[id(node)] = node
+        else:
+            memo[id(node)] = apply(node.op, ins, loc=node.loc)
+    return [memo[id(o)] for o in outputs]
 
 
 def _structure(inputs: tuple, outputs: tuple) -> tuple:
@@ -119,7 +174,7 @@ def _fits(what: str, given: TensorType, want: TensorType) -> None:
         )
 
 
-@dataclass(frozen=True)
+@record
 class Loop(Op):
     """The canonical loop (see the module docstring); ``result`` picks which result a node is.
 

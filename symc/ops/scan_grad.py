@@ -13,7 +13,10 @@ forward sequences, and the rows of the incoming adjoint::
         a = h̄_t + (adjoint of history row t);  C̄ += C̄_t;  out[t] = x̄_t
 
 Its body is the forward body's pullback (``symc.autodiff.vjp``), so it is an
-ordinary graph: gradients of gradients (and of nested loops) compose.
+ordinary graph: gradients of gradients (and of nested loops) compose. Where
+the pullback reads a per-step output of the forward body (``tanh``'s reads
+its result), the backward loop reads that output's stacked rows (the forward
+loop's ``("out", j)``) instead of recomputing the step.
 """
 
 from __future__ import annotations
@@ -81,6 +84,11 @@ def loop_pullback(op: Loop, inputs: tuple, out: Node, g: Node) -> list:
     seq_in = list(h_in) + list(x_in) + extra_in
     seq_outer = history + list(seqs) + extra_outer
     outputs = new_adj + new_acc + x_bar
+    # values of the step the pullbacks read (tanh's reads its own result) are
+    # rows the forward loop keeps anyway: read them instead of recomputing the step
+    outputs, more_in, more_outer = _saved_rows(op, inputs, outputs, history, fresh)
+    seq_in += more_in
+    seq_outer += more_outer
     seq_in, seq_outer = _used(outputs, seq_in, seq_outer)
     const_in, const_outer = _used(outputs, list(c_in), list(consts))
     body = Body([*const_in, *adj, *acc, *seq_in], outputs)
@@ -105,6 +113,35 @@ def loop_pullback(op: Loop, inputs: tuple, out: Node, g: Node) -> list:
         rows = apply(back.sibling("out", pos), outer)
         result[1 + len(consts) + len(inits) + k] = _pad_rows(rows, seqs[k], steps)
     return result
+
+
+def _saved_rows(op: Loop, inputs: tuple, outputs: list, history: list, fresh) -> tuple:
+    """``outputs`` reading saved rows for the step values they use; the new (inner, outer) seqs.
+
+    A per-step output ``j`` is the forward loop's ``("out", j)``; the new
+    value of carry ``k`` is its next history row (the final carry after the
+    last step), so the backward loop never recomputes a forward step.
+    """
+    from ..api.shape import concatenate, expand_dims
+    from ..graph.node import apply
+    from ..graph.traverse import replace, toposort
+
+    reached = {id(n) for n in toposort(outputs)}
+    rows: dict[int, tuple] = {}
+    for j, y in enumerate(op.step_outputs):
+        if id(y) in reached and y.inputs and id(y) not in rows:
+            rows[id(y)] = (y, apply(op.sibling("out", j), inputs))
+    for k, u in enumerate(op.carry_outputs):
+        if id(u) in reached and u.inputs and id(u) not in rows:
+            final = expand_dims(apply(op.sibling("carry", k), inputs), 0)
+            h = history[k]
+            after = [final, h[:-1]] if op.reverse else [h[1:], final]
+            rows[id(u)] = (u, concatenate(after, axis=0))
+    if not rows:
+        return outputs, [], []
+    inner = {id(y): fresh(y, f"{_name(y, 'y')}[t]") for y, _ in rows.values()}
+    outputs = replace(outputs, {y: inner[id(y)] for y, _ in rows.values()})
+    return outputs, [inner[i] for i in rows], [o for _, o in rows.values()]
 
 
 def _name(node: Node, default: str) -> str:

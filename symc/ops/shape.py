@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .. import dtypes
 from ..errors import SymcShapeError, SymcTypeError, SymcValueError
+from ..graph.record import record
 from ..graph.types import TensorType, format_shape
 from .base import Op
 
 
-@dataclass(frozen=True)
+@record
 class DimShuffle(Op):
     """Reorder axes, insert length-1 axes (``"x"``) and drop length-1 axes.
 
@@ -88,7 +87,7 @@ def dimshuffle(x, pattern) -> object:
     return apply(DimShuffle(pattern, x.type.ndim), (x,))
 
 
-@dataclass(frozen=True)
+@record
 class Reshape(Op):
     """``Reshape(shape)(x, *lengths)``: NumPy's C-order reshape.
 
@@ -155,7 +154,7 @@ def _shape_spec(x) -> tuple:
     return tuple(d if d is not None else n for d, n in zip(x.type.shape, lengths(x), strict=True))
 
 
-@dataclass(frozen=True)
+@record
 class Concatenate(Op):
     """``Concatenate(axis)(*xs)``: NumPy's ``concatenate`` along an existing axis.
 

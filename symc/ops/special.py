@@ -9,12 +9,11 @@ Special values follow ``scipy.special``: a slice of all ``-inf`` gives
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .. import dtypes
 from ..errors import SymcTypeError, SymcValueError
+from ..graph.record import record
 from ..graph.types import TensorType
 from .base import Op
 from .reduce import reduced_shape
@@ -65,7 +64,7 @@ def log_softmax_impl(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
         return np.asarray(shifted - lse, dtype=x.dtype)
 
 
-@dataclass(frozen=True)
+@record
 class _OverAxes(Op):
     """Shared type rule: a floating input and a sorted tuple of in-range axes."""
 
@@ -83,7 +82,7 @@ class _OverAxes(Op):
         return f"{self.name}{{axes={self.axes}}}"
 
 
-@dataclass(frozen=True)
+@record
 class LogSumExp(_OverAxes):
     """``log(sum(exp(x), axes))`` without overflow; its gradient is ``softmax(x) * g``."""
 
@@ -112,7 +111,7 @@ class LogSumExp(_OverAxes):
         return [expand_reduced(g, self.axes, self.keepdims) * apply(Softmax(self.axes), (x,))]
 
 
-@dataclass(frozen=True)
+@record
 class Softmax(_OverAxes):
     """``exp(x) / sum(exp(x), axes)`` without overflow; gradient ``s * (g - sum(g * s))``."""
 
@@ -133,7 +132,7 @@ class Softmax(_OverAxes):
         return [out * (g - rsum(g * out, self.axes, keepdims=True))]
 
 
-@dataclass(frozen=True)
+@record
 class LogSoftmax(_OverAxes):
     """``x - logsumexp(x, axes)`` without overflow; gradient ``g - softmax(x) * sum(g)``."""
 

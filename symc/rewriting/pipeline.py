@@ -3,7 +3,9 @@
 ``canonicalize`` (exact identities, constant folding, shape simplifications)
 → ``stabilize`` (numerical-stability repairs, with the canonical rules still
 on so their results stay canonical) → ``specialize`` (cheaper spellings) →
-``fuse`` (elementwise regions into composite ops).
+``scan`` (loop bodies through this same optimizer, invariant hoisting, unused
+and last-state-only results: ``scan_rules``) → ``fuse`` (elementwise regions
+into composite ops, loop bodies included).
 
 Rules are excluded by name or tag (``exclude=["log1mexp", "fast_math"]``,
 also ``config.exclude_rewrites`` / ``SYMC_FLAGS=exclude_rewrites=a:b``);
@@ -14,15 +16,16 @@ never skipped except by an explicit exclude.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 
 from ..config import config
 from ..graph.node import Node, gc_paused
-from . import canonicalize, fuse, specialize, stabilize
+from . import canonicalize, specialize, stabilize
 from .engine import Rewriter
 from .registry import Rule
 
-PHASES = ("canonicalize", "stabilize", "specialize", "fuse")
+PHASES = ("canonicalize", "stabilize", "specialize", "scan", "fuse")
 
 
 def phase_rules() -> dict[str, list[Rule]]:
@@ -36,8 +39,10 @@ def phase_rules() -> dict[str, list[Rule]]:
 
 def all_rules() -> list[Rule]:
     """Every rule once (for the docs and the tests), canonical ones first."""
+    from . import scan_rules
+
     seen: dict[str, Rule] = {}
-    for rules in (canonicalize.RULES, stabilize.RULES, specialize.RULES):
+    for rules in (canonicalize.RULES, stabilize.RULES, specialize.RULES, scan_rules.RULES):
         for r in rules:
             seen.setdefault(r.name, r)
     return list(seen.values())
@@ -93,10 +98,25 @@ def _run(outs, phases, ex, inc, trace, stats) -> list[Node]:
         # fixpoint, so stability patterns always see canonical operands
         todo.remove("canonicalize")
     for phase in todo:
+        if phase == "scan":
+            if not _loops_exist():
+                continue
+            from . import scan_rules
+
+            # a loop body gets the phases the graph around it gets (fusion comes later)
+            body_phases = tuple(p for p in phases if p != "fuse")
+            outs = scan_rules.optimize_loops(outs, ex, inc, trace, stats, body_phases)
+            continue
         if phase == "fuse":
+            from . import fuse
+
             if fuse.NAME in ex or fuse.TAGS & ex:
                 continue
             before = outs
+            if _loops_exist():
+                from . import scan_rules
+
+                outs = scan_rules.fuse_bodies(outs, trace)
             outs = fuse.fuse(outs, trace=trace)
             if stats is not None and any(a is not b for a, b in zip(before, outs, strict=True)):
                 stats[fuse.NAME] = stats.get(fuse.NAME, 0) + 1
@@ -111,14 +131,24 @@ def _run(outs, phases, ex, inc, trace, stats) -> list[Node]:
     return outs
 
 
+def _loops_exist() -> bool:
+    """Whether any graph can hold a loop: not before the loop op's module was first imported.
+
+    Lets a process that never builds a ``scan`` skip importing the loop rules.
+    """
+    return "symc.ops.scan" in sys.modules
+
+
 def stabilize_graph(outputs: Sequence[Node], exclude: Iterable[str] = ()) -> list[Node]:
-    """Canonicalize and stabilize only: what ``grad`` applies to a cost before differentiating.
+    """Canonicalize and stabilize (and the scan rules): what ``grad`` applies to a cost first.
 
     Differentiating the stable form is what makes gradients stable too:
     d/dy log(1 - exp(y)) at y = -1e-20 is -1e20 only if ``log1mexp`` is
-    differentiated, not the naive graph.
+    differentiated, not the naive graph. Loops are rewritten too (their
+    bodies get these same phases), so a gradient sees ``outs[-1]`` as a final
+    carry and never asks for a stacked output nobody stores.
     """
-    return optimize(outputs, exclude=exclude, phases=("canonicalize", "stabilize"))
+    return optimize(outputs, exclude=exclude, phases=("canonicalize", "stabilize", "scan"))
 
 
 def rewrite(expr, exclude: Iterable[str] = (), include: Iterable[str] = ()):

@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from ..graph.node import Node
+from ..graph.record import record
 from .pattern import Pattern
 
+_VARARGS, _VARKEYWORDS = inspect.CO_VARARGS, inspect.CO_VARKEYWORDS
 
-@dataclass(eq=False)
+
+@record(frozen=False, eq=False)
 class Rule:
     """One named rewrite: ``fn(node) -> Node | None`` for nodes whose op key is in ``keys``."""
 
@@ -113,6 +116,18 @@ def local(
 
 
 def _wanted(f: Callable) -> tuple[str, ...] | None:
+    """The parameter names ``f`` takes (None: it takes ``**kwargs``, so all of them)."""
+    code = getattr(f, "__code__", None)
+    plain = type(f).__name__ == "function" and code is not None
+    if plain and not hasattr(f, "__wrapped__") and not hasattr(f, "__signature__"):
+        # a plain function or lambda (every rule in symc): its code object says
+        # what inspect.signature says, without building a Signature per rule
+        if code.co_flags & _VARKEYWORDS:
+            return None
+        pos, kw = code.co_argcount, code.co_kwonlyargcount
+        names = code.co_varnames
+        star = (names[pos + kw],) if code.co_flags & _VARARGS else ()
+        return names[:pos] + star + names[pos : pos + kw]
     params = inspect.signature(f).parameters.values()
     if any(p.kind is p.VAR_KEYWORD for p in params):
         return None
@@ -125,7 +140,7 @@ def _pick(b: dict, names: tuple[str, ...] | None) -> dict:
     return {k: b[k] for k in names if k in b}
 
 
-@dataclass
+@record(frozen=False)
 class Phase:
     """One named step of the pipeline: the rules it applies to a fixpoint."""
 
