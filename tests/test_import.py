@@ -80,3 +80,32 @@ def test_public_functions_are_not_hidden_by_submodules():
     for name in ("grad", "function", "rewrite", "scan", "dprint"):
         value = getattr(symc, name, None)
         assert value is None or callable(value) and not isinstance(value, type(symc)), name
+
+
+GRAD_PROBE = """
+import json, sys
+import symc as sc
+x = sc.vector("x")
+g = sc.grad(sc.sum(sc.log(1 + sc.exp(x))), x)
+print(json.dumps({"modules": sorted(sys.modules), "grad": repr(g.type)}))
+"""
+
+
+def test_grad_of_a_loop_free_cost_skips_the_loop_and_fusion_rules(tmp_path):
+    # grad stabilizes its cost first; without a scan in the process the loop
+    # rules have nothing to rewrite, and fusion is not a stabilizing phase
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYMC_")}
+    env.update(PYTHONPATH=ROOT, HOME=str(tmp_path), PYTHONDONTWRITEBYTECODE="1")
+    out = subprocess.run(
+        [sys.executable, "-c", GRAD_PROBE],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    modules = json.loads(out.stdout)["modules"]
+    assert "symc.rewriting.stabilize" in modules  # the probe did stabilize
+    for name in ("symc.ops.scan", "symc.rewriting.scan_rules", "symc.rewriting.fuse"):
+        assert name not in modules, f"grad of a loop-free cost imported {name}"

@@ -6,14 +6,13 @@ is built, as NumPy decides it from the shapes it sees.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..errors import SymcShapeError
+from .record import record
 
 Shape = tuple  # tuple[int | None, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class TensorType:
     """The type of a graph value: ``dtype`` name and static ``shape``."""
 
