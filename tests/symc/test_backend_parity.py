@@ -72,6 +72,13 @@ def _build(x, y, ops, red, axis, keep):
     return out
 
 
+def _nudge(a: np.ndarray) -> np.ndarray:
+    """``a`` moved up by one rounding error of its dtype (unchanged when not float)."""
+    if a.dtype.kind != "f":
+        return a
+    return a * (1 + np.finfo(a.dtype).eps)
+
+
 @settings(max_examples=30, deadline=None)
 @given(graphs())
 def test_c_matches_python_on_random_graphs(case):
@@ -92,7 +99,16 @@ def test_c_matches_python_on_random_graphs(case):
     assert got.dtype == want.dtype and got.shape == want.shape
     if got.dtype.kind == "f":
         tol = 2e-5 if got.dtype == np.float32 else 1e-12
-        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+        # an ill-conditioned graph (sin of exp(exp(x)) ~ 1e4) amplifies one rounding
+        # of an inner function by orders of magnitude: allow what moving each input
+        # by one rounding does to the reference itself
+        nudged = sc.function([x, y], out, backend="python", on_unused_input="ignore")(
+            _nudge(a), _nudge(b)
+        )
+        with np.errstate(invalid="ignore"):
+            spread = np.abs(nudged.astype(np.float64) - want)
+        spread = float(np.max(spread[np.isfinite(spread)], initial=0.0))
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol + 2 * spread)
     else:
         np.testing.assert_array_equal(got, want)
 
