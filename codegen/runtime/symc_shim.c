@@ -20,6 +20,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+#define NPY_TARGET_VERSION NPY_1_22_API_VERSION /* PyDataMem_SetHandler */
 #include <numpy/arrayobject.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -67,6 +68,141 @@ fill_ints(PyObject *seq, int *dst, int *count, const char *what)
 }
 
 static PyObject *kernel_vectorcall(PyObject *, PyObject *const *, size_t, PyObject *);
+
+/*
+ * Large outputs come from a small pool of blocks that earlier outputs freed.
+ * A fresh block from mmap is zeroed by the OS page by page as the kernel
+ * first writes it (about 40 ms for 80 MB here, more than the arithmetic of a
+ * cheap kernel); a reused block is already mapped. The arrays own their data
+ * through NumPy's allocator-handler API, so they look like any other array
+ * (owndata, no base). The pool keeps at most POOL_SLOTS blocks of up to
+ * POOL_MAX_BLOCK bytes, POOL_MAX_TOTAL in all; everything else is freed.
+ */
+#define POOL_MIN ((size_t)1 << 20)
+#define POOL_MAX_BLOCK ((size_t)1 << 27)
+#define POOL_MAX_TOTAL ((size_t)1 << 28)
+#define POOL_SLOTS 8
+#define HEADER 64 /* keeps the data 64-byte aligned and records the capacity */
+
+static struct { void *block[POOL_SLOTS]; size_t cap[POOL_SLOTS]; size_t total; } pool;
+static PyThread_type_lock pool_lock;
+
+static void *
+pool_take(size_t size)
+{
+    void *found = NULL;
+    PyThread_acquire_lock(pool_lock, WAIT_LOCK);
+    int best = -1;
+    for (int i = 0; i < POOL_SLOTS; ++i)  /* the smallest block that fits, not twice too big */
+        if (pool.block[i] && pool.cap[i] >= size && pool.cap[i] / 2 <= size &&
+            (best < 0 || pool.cap[i] < pool.cap[best]))
+            best = i;
+    if (best >= 0) {
+        found = pool.block[best];
+        pool.total -= pool.cap[best];
+        pool.block[best] = NULL;
+    }
+    PyThread_release_lock(pool_lock);
+    return found;
+}
+
+static void
+pool_give(void *raw, size_t cap)
+{
+    PyThread_acquire_lock(pool_lock, WAIT_LOCK);
+    int slot = -1;
+    if (cap <= POOL_MAX_BLOCK && pool.total + cap <= POOL_MAX_TOTAL)
+        for (int i = 0; i < POOL_SLOTS && slot < 0; ++i)
+            if (!pool.block[i]) slot = i;
+    if (slot >= 0) {
+        pool.block[slot] = raw;
+        pool.cap[slot] = cap;
+        pool.total += cap;
+    }
+    PyThread_release_lock(pool_lock);
+    if (slot < 0) free(raw);
+}
+
+static void *
+pooled_malloc(void *ctx, size_t size)
+{
+    (void)ctx;
+    if (size == 0) size = 1;
+    char *raw = pool_take(size);
+    if (!raw) {
+        if (size > SIZE_MAX - HEADER) return NULL;
+        raw = malloc(size + HEADER);
+        if (!raw) return NULL;
+        *(size_t *)raw = size;
+    }
+    return raw + HEADER;
+}
+
+static void *
+pooled_calloc(void *ctx, size_t n, size_t elsize)
+{
+    if (elsize && n > SIZE_MAX / elsize) return NULL;
+    void *p = pooled_malloc(ctx, n * elsize);
+    if (p) memset(p, 0, n * elsize);
+    return p;
+}
+
+static void
+pooled_free(void *ctx, void *ptr, size_t size)
+{
+    (void)ctx;
+    (void)size;
+    if (!ptr) return;
+    char *raw = (char *)ptr - HEADER;
+    pool_give(raw, *(size_t *)raw);
+}
+
+static void *
+pooled_realloc(void *ctx, void *ptr, size_t size)
+{
+    if (!ptr) return pooled_malloc(ctx, size);
+    size_t cap = *(size_t *)((char *)ptr - HEADER);
+    if (size <= cap) return ptr;
+    void *fresh = pooled_malloc(ctx, size);
+    if (!fresh) return NULL;
+    memcpy(fresh, ptr, cap);
+    pooled_free(ctx, ptr, cap);
+    return fresh;
+}
+
+static PyDataMem_Handler pool_handler = {
+    "symc_output_pool",
+    1,
+    {NULL, pooled_malloc, pooled_calloc, pooled_realloc, pooled_free},
+};
+static PyObject *pool_capsule;
+
+/* A new C-contiguous array for an output: large ones from the pool. */
+static PyObject *
+new_output(int nd, npy_intp *dims, int type)
+{
+    PyArray_Descr *descr = PyArray_DescrFromType(type);
+    if (!descr) return NULL;
+#if NPY_ABI_VERSION >= 0x02000000
+    size_t bytes = (size_t)PyDataType_ELSIZE(descr);
+#else
+    size_t bytes = (size_t)descr->elsize;
+#endif
+    Py_DECREF(descr);
+    for (int d = 0; d < nd; ++d) bytes *= (size_t)dims[d];
+    if (bytes < POOL_MIN || !pool_capsule) return PyArray_SimpleNew(nd, dims, type);
+    PyObject *old = PyDataMem_SetHandler(pool_capsule);
+    if (!old) return NULL;
+    PyObject *out = PyArray_SimpleNew(nd, dims, type);
+    PyObject *back = PyDataMem_SetHandler(old);
+    Py_DECREF(old);
+    if (!back) {
+        Py_XDECREF(out);
+        return NULL;
+    }
+    Py_DECREF(back);
+    return out;
+}
 
 static int
 kernel_init(KernelObject *self, PyObject *args, PyObject *kwds)
@@ -206,7 +342,7 @@ kernel_call(PyObject *self_, PyObject *const *args, size_t nargsf, PyObject *kwn
         int nd = self->out_ndim[j];
         npy_intp dims[NPY_MAXDIMS];
         for (int d = 0; d < nd; ++d) dims[d] = (npy_intp)shapes[pos + d];
-        PyObject *o = PyArray_SimpleNew(nd, dims, self->out_type[j]);
+        PyObject *o = new_output(nd, dims, self->out_type[j]);
         if (!o) goto fail;
         outs[nouts++] = o;
         PyArrayObject *a = (PyArrayObject *)o;
@@ -316,8 +452,49 @@ static PyTypeObject KernelType = {
     .tp_vectorcall_offset = offsetof(KernelObject, vectorcall),
 };
 
+/* Free every pooled block now; returns the bytes released. */
+static PyObject *
+shim_pool_clear(PyObject *mod, PyObject *unused)
+{
+    (void)mod;
+    (void)unused;
+    size_t released = 0;
+    for (int i = 0; i < POOL_SLOTS; ++i) {
+        PyThread_acquire_lock(pool_lock, WAIT_LOCK);
+        void *block = pool.block[i];
+        size_t cap = pool.cap[i];
+        pool.block[i] = NULL;
+        if (block) pool.total -= cap;
+        PyThread_release_lock(pool_lock);
+        if (block) {
+            free(block);
+            released += cap;
+        }
+    }
+    return PyLong_FromSize_t(released);
+}
+
+/* The bytes the pool holds now. */
+static PyObject *
+shim_pool_bytes(PyObject *mod, PyObject *unused)
+{
+    (void)mod;
+    (void)unused;
+    PyThread_acquire_lock(pool_lock, WAIT_LOCK);
+    size_t total = pool.total;
+    PyThread_release_lock(pool_lock);
+    return PyLong_FromSize_t(total);
+}
+
+static PyMethodDef shim_functions[] = {
+    {"pool_clear", shim_pool_clear, METH_NOARGS,
+     "Free the memory kept for reuse by large outputs; returns the bytes released."},
+    {"pool_bytes", shim_pool_bytes, METH_NOARGS, "Bytes kept for reuse by large outputs."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef shim_module = {
-    PyModuleDef_HEAD_INIT, "_symc_shim", "symc's fixed call shim.", -1, NULL,
+    PyModuleDef_HEAD_INIT, "_symc_shim", "symc's fixed call shim.", -1, shim_functions,
 };
 
 PyMODINIT_FUNC
@@ -325,6 +502,10 @@ PyInit__symc_shim(void)
 {
     import_array();
     if (PyType_Ready(&KernelType) < 0) return NULL;
+    pool_lock = PyThread_allocate_lock();
+    if (!pool_lock) return PyErr_NoMemory();
+    pool_capsule = PyCapsule_New(&pool_handler, "mem_handler", NULL);
+    if (!pool_capsule) return NULL;
     PyObject *m = PyModule_Create(&shim_module);
     if (!m) return NULL;
     Py_INCREF(&KernelType);
