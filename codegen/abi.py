@@ -6,7 +6,7 @@ Every program renders to one C99 file that exports, for a prefix ``P``
     int32_t P_abi_version(void);                       /* == ABI_VERSION */
     int32_t P_shapes(void *const *data, const int64_t *in_shapes,
                      int64_t *out_shapes);
-    int32_t P_run(void *const *data, const int64_t *shapes,
+    int32_t P_run(void *const *data, int64_t *shapes,
                   const int64_t *strides, int32_t nthreads);
 
 ``P_shapes`` computes every output's shape from the inputs' shapes (the
@@ -22,6 +22,12 @@ each array's ``ndim`` extents and strides; strides count **elements**, not
 bytes, and may be zero or negative. Outputs must have the shapes that
 ``P_shapes`` returns (``P_run`` checks and returns ``ERR_SHAPE`` otherwise)
 and must not overlap the inputs. ``nthreads <= 0`` lets OpenMP decide.
+An output's axis 0 may be only an upper bound (the rows of a loop that stops
+early, :attr:`codegen.ir.Program.rows`): on success ``P_run`` overwrites that
+output's first extent in ``shapes`` with the rows it filled (at most the
+bound), and the caller keeps only those rows. Every other entry of
+``shapes`` is left as it was, so a caller compares each output's first
+extent with the one it allocated.
 Temporaries are allocated and freed inside ``P_run``. Both functions are
 thread-safe and do not touch global state.
 
@@ -32,7 +38,7 @@ Statuses: 0 success; the positive codes below; a :class:`codegen.ir.Guard`'s
 
 from __future__ import annotations
 
-ABI_VERSION = 2
+ABI_VERSION = 3
 
 OK = 0
 ERR_NOMEM = 1

@@ -13,6 +13,7 @@ table (:mod:`codegen.c_table`); the other loop nests are written inline by
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 
 from codegen import abi, templates
 from codegen.c_elementwise import ElementwiseWriter, LoopCall
@@ -22,6 +23,7 @@ from codegen.c_table import TableWriter
 from codegen.errors import IRError
 from codegen.ir import (
     DTYPES,
+    Buffer,
     Counter,
     Elementwise,
     Gemm,
@@ -33,6 +35,7 @@ from codegen.ir import (
     Shape,
     Stride,
     Value,
+    _Node,
 )
 from codegen.layout import Equal
 from codegen.printer import ScalarPrinter, c_type
@@ -49,19 +52,16 @@ _PREFIX_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}\Z")
 DEFAULT_PARALLEL_THRESHOLD = 1 << 16
 
 
-#: programs with at least this many top-level statements compile at -O1 (see opt_level)
-OPT1_STATEMENTS = 16
-
-
 def opt_level(program: Program) -> str:
     """The optimization flag worth compiling ``program`` with: ``"-O1"`` or ``"-O2"``.
 
     Loops vectorize through their ``omp simd`` pragmas at either level (with
-    ``-fopenmp-simd``), so -O1 costs big-array kernels little, while it cuts
-    the compile time of deep programs (a network and its gradient: many
-    statements, mostly small arrays) by about a fifth.
+    ``-fopenmp-simd``), so -O1 costs a kernel of array statements little while
+    it cuts its compile time by a fifth to a third. A :class:`Repeat` is the
+    exception: its steps run thousands of times with small operands, and -O2
+    (which inlines and specializes the step's helpers) runs them about 3x faster.
     """
-    return "-O1" if len(program.body) >= OPT1_STATEMENTS else "-O2"
+    return "-O2" if any(isinstance(s, Repeat) for s in program.body) else "-O1"
 
 
 def safe_comment(text: str) -> str:
@@ -127,6 +127,8 @@ class _Emitter:
         if isinstance(d, Counter):
             return f"rep{d.var}_t"
         if isinstance(d, Value):
+            if d.buffer.role != "input":  # written while the program runs (run_time_stmt)
+                return f"((int64_t){self.names[d.buffer]}[0])"
             k = self.p.inputs.index(d.buffer)
             return f"((int64_t)(({c_type(d.buffer.dtype)} const *)data[{k}])[0])"
         if isinstance(d, IOp):
@@ -232,7 +234,7 @@ class _Emitter:
     def _run_fn(self) -> list:
         p = self.p
         out = [
-            f"int32_t {self.prefix}_run(void *const *data, const int64_t *shapes, "
+            f"int32_t {self.prefix}_run(void *const *data, int64_t *shapes, "
             "const int64_t *strides, int32_t nthreads)",
             "{",
         ]
@@ -267,14 +269,20 @@ class _Emitter:
         out += self._checks(known)
         body_lines = []
         table = self.table
+        run_time: dict = {}
         for i, stmt in enumerate(p.body):
             comment = f"    /* statement {i}: {type(stmt).__name__} */"
-            body = self.elementwise.statement(stmt) if isinstance(stmt, Elementwise) else None
+            # the table's Dims are computed before the first statement: a statement with
+            # Dims the program computes (a loop's step count) is written inline instead
+            inline = _reads_run_time(stmt, run_time)
+            body = None
+            if isinstance(stmt, Elementwise):
+                body = self.loops.elementwise(stmt) if inline else self.elementwise.statement(stmt)
             if isinstance(body, LoopCall):
                 table.loop(body)
                 body_lines.append(comment)
                 continue
-            if isinstance(stmt, Gemm) and table.gemm(stmt):
+            if isinstance(stmt, Gemm) and not inline and table.gemm(stmt):
                 body_lines.append(comment)
                 continue
             body_lines += ["    " + line for line in table.flush()]
@@ -295,6 +303,7 @@ class _Emitter:
                 "    " + line if line and not line.startswith("#") else line for line in body
             ]
         body_lines += ["    " + line for line in table.flush()]
+        body_lines += self._rows()
         decls = table.run_decls()
         out += self._temps("\n".join(decls + body_lines))
         out += decls + body_lines
@@ -302,6 +311,18 @@ class _Emitter:
         if p.temps:
             out.append("    free(symc_arena_base);")
         out += ["    return status;", "}"]
+        return out
+
+    def _rows(self) -> list:
+        """Report the rows each output of ``Program.rows`` holds (in ``shapes``)."""
+        out = []
+        pos = sum(b.ndim for b in self.p.inputs)
+        first = {}
+        for buf in self.p.outputs:
+            first[buf] = pos
+            pos += buf.ndim
+        for buf, count in self.p.rows:
+            out.append(f"    shapes[{first[buf]}] = {self.dim(count)};")
         return out
 
     def _temps(self, body: str) -> list:
@@ -356,3 +377,17 @@ class _Emitter:
                     stride = "INT64_C(1)" if a == nd - 1 else f"{name}_s{a + 1} * {name}_d{a + 1}"
                     out.append(f"    const int64_t {name}_s{a} = {stride};")
         return out
+
+
+def _reads_run_time(obj, memo: dict) -> bool:
+    """Whether ``obj`` (a statement, view, expression or Dim) reads a run-time :class:`Value`."""
+    if isinstance(obj, Value):
+        return obj.buffer.role != "input"
+    if isinstance(obj, tuple):
+        return any(_reads_run_time(x, memo) for x in obj)
+    if not isinstance(obj, _Node) or isinstance(obj, Buffer):
+        return False
+    hit = memo.get(id(obj))
+    if hit is None:
+        hit = memo[id(obj)] = any(_reads_run_time(getattr(obj, f.name), memo) for f in fields(obj))
+    return hit

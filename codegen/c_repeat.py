@@ -40,17 +40,30 @@ def repeat(em, st: Repeat) -> list:
     v = st.var
     step = f"rep{v}_i"
     row = f"rep{v}_n - 1 - {step}" if st.reverse else step
-    out = [
-        "{",
-        f"    const int64_t rep{v}_n = {em.dim(st.count)};",
-        f"    for (int64_t {step} = 0; {step} < rep{v}_n; ++{step}) {{",
-        f"        const int64_t rep{v}_t = {row};",
-    ]
+    out = ["{", f"    const int64_t rep{v}_n = {em.dim(st.count)};"]
+    if st.stop is None and st.steps is None:
+        out.append(f"    for (int64_t {step} = 0; {step} < rep{v}_n; ++{step}) {{")
+    else:  # the counter outlives the loop: it is the number of steps that ran
+        out += [f"    int64_t {step} = 0;", f"    for (; {step} < rep{v}_n;) {{"]
+    out.append(f"        const int64_t rep{v}_t = {row};")
     for j, sub in enumerate(st.body):
         # not "statement k": those comments map compiler errors to top-level statements
         out.append(f"        /* loop {v} step part {j}: {type(sub).__name__} */")
         out += _indent(_statement(em, loops, sub), "        ")
-    return out + ["    }", "}"]
+    if st.stop is not None or st.steps is not None:
+        out.append(f"        ++{step};")
+    if st.stop is not None:
+        out.append(f"        if ({_scalar(em, st.stop)}) break;")
+    out.append("    }")
+    if st.steps is not None:
+        out.append(f"    {em.names[st.steps]}[0] = {step};")
+    return out + ["}"]
+
+
+def _scalar(em, view) -> str:
+    """The C lvalue of the 0-d ``view``."""
+    off = "" if view.offset == 0 else f" + {em.dim(view.offset)}"
+    return f"({em.names[view.buffer]}{off})[0]"
 
 
 def _statement(em, loops: LoopWriter, st) -> list:

@@ -133,10 +133,14 @@ class IOp(_Node):
 
 @dataclass(frozen=True, eq=False)
 class Value(_Node):
-    """The run-time value (as int64) of a 0-d integer *input* ``buffer``.
+    """The run-time value (as int64) of a 0-d integer ``buffer``.
 
-    Lets extents and offsets depend on data: symbolic slice bounds, lengths
-    given as scalar arguments. ``P_shapes`` receives the data pointers for this.
+    Of an *input*: lets extents and offsets depend on data (symbolic slice
+    bounds, lengths given as scalar arguments); ``P_shapes`` receives the data
+    pointers for this. Of a temporary or output the program writes while it
+    runs (a :class:`Repeat`'s ``steps``): a *run-time* Dim, allowed only in
+    statements after that write and in :attr:`Program.rows`, never in a
+    buffer's shape or a :class:`Check` (those are computed before anything runs).
     """
 
     buffer: Buffer
@@ -364,12 +368,18 @@ class Repeat(_Node):
     count - 1, or count - 1, ..., 0 when ``reverse``. Views offset by it read
     or write one row per step; ``var`` must differ from every enclosing loop's.
     Buffers the body uses are allocated once, before the loop.
+
+    ``stop`` (a 0-d view, optional) is read at the end of each step: when it
+    holds (nonzero), the loop ends after that step. ``steps`` (a 0-d int64
+    temporary or output, optional) receives the number of steps that ran.
     """
 
     var: int
     count: Dim
     body: tuple
     reverse: bool = False
+    stop: View | None = None
+    steps: Buffer | None = None
 
 
 Stmt = Elementwise | Reduce | Gemm | Guard | Repeat
@@ -377,13 +387,20 @@ Stmt = Elementwise | Reduce | Gemm | Guard | Repeat
 
 @dataclass(frozen=True, eq=False)
 class Program(_Node):
-    """A whole compiled function: buffers, shape checks and a body run in order."""
+    """A whole compiled function: buffers, shape checks and a body run in order.
+
+    ``rows`` lists ``(output, count)`` pairs for outputs whose axis 0 is only
+    an upper bound (the rows a loop with a stop condition may fill): after the
+    body ran, ``output`` holds ``count`` (a Dim, possibly run-time) rows, and
+    ``P_run`` reports that length to the caller (see :mod:`codegen.abi`).
+    """
 
     inputs: tuple
     outputs: tuple
     temps: tuple = ()
     body: tuple = ()
     checks: tuple = ()
+    rows: tuple = ()
 
     @property
     def buffers(self) -> tuple:

@@ -31,7 +31,7 @@ GIL_THRESHOLD = 1 << 14  # elements; below this, releasing the GIL costs more th
 _CDEF = """
 int32_t {p}_abi_version(void);
 int32_t {p}_shapes(void *const *data, const int64_t *in_shapes, int64_t *out_shapes);
-int32_t {p}_run(void *const *data, const int64_t *shapes, const int64_t *strides,
+int32_t {p}_run(void *const *data, int64_t *shapes, const int64_t *strides,
                 int32_t nthreads);
 """
 _LOADED: dict = {}
@@ -194,12 +194,13 @@ class CffiKernel:
         status = self.shapes(data, shapes, shapes + self.in_dims)
         if status:
             self.on_error(status)
-        outs = []
+        outs, row_at = [], []
         for dtype, ndim in self.signature.outputs:
             shape = tuple(shapes[pos + d] for d in range(ndim))
             o = np.empty(shape, dtype)
             for d in range(ndim):
                 strides[pos + d] = o.strides[d] // o.itemsize
+            row_at.append(pos)
             pos += ndim
             outs.append(o)
         for k, a in enumerate(outs, start=len(arrays)):
@@ -207,6 +208,13 @@ class CffiKernel:
         status = self.run(data, shapes, strides, self.nthreads)
         if status:
             self.on_error(status)
+        for o, at in zip(outs, row_at, strict=True):
+            # a loop that stopped early filled fewer rows than allocated (codegen.abi)
+            if o.ndim and shapes[at] != o.shape[0]:
+                rows = shapes[at]
+                if not 0 <= rows <= o.shape[0]:
+                    raise RuntimeError(f"compiled kernel reported {rows} rows of {o.shape[0]}")
+                o.resize((rows, *o.shape[1:]), refcheck=False)
         return outs[0] if self.single and len(outs) == 1 else outs
 
 

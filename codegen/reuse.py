@@ -38,6 +38,10 @@ def plan_reuse(program: Program) -> dict:
             if buf in temps:
                 first.setdefault(buf, i)
                 last[buf] = i
+    for buf in _buffers(program.rows, memo):  # read after the last statement
+        if buf in temps:
+            first.setdefault(buf, len(program.body))
+            last[buf] = len(program.body)
     # each slot is an owning temporary; it is free again after ``free_at``
     slots: dict = {}  # size key -> list of [owner, free_at]
     alias: dict = {}

@@ -49,15 +49,30 @@ def validate(program: Program) -> None:
     known = set(program.buffers)
     for buf in program.outputs + program.temps:
         for d in buf.shape:
-            _check_dim(d, known, allow_strides=False)
+            _check_dim(d, known, allow_strides=False, run_time=False)
     for check in program.checks:
-        _check_dim(check.a, known, False)
-        _check_dim(check.b, known, False)
+        _check_dim(check.a, known, False, False)
+        _check_dim(check.b, known, False, False)
     for stmt in program.body:
         _check_stmt(stmt, known)
+    _check_rows(program, known)
 
 
-def _check_dim(d, known: set, allow_strides: bool = True) -> None:
+def _check_rows(program: Program, known: set) -> None:
+    seen: set = set()
+    for entry in program.rows:
+        if not (isinstance(entry, tuple) and len(entry) == 2):
+            raise IRError(f"Program.rows holds (output, count) pairs, not {entry!r}.")
+        buf, count = entry
+        if buf not in program.outputs or buf.ndim < 1:
+            raise IRError(f"rows: {getattr(buf, 'name', buf)!r} is not an output with an axis 0.")
+        if buf in seen:
+            raise IRError(f"rows: output {buf.name!r} is listed twice.")
+        seen.add(buf)
+        _check_dim(count, known, allow_strides=False)
+
+
+def _check_dim(d, known: set, allow_strides: bool = True, run_time: bool = True) -> None:
     if isinstance(d, bool) or not isinstance(d, (int, Shape, Stride, IOp, Value, Counter)):
         raise IRError(f"{d!r} is not a Dim (int, Shape, Stride, IOp, Value or Counter).")
     if isinstance(d, Counter) and d not in known:
@@ -65,8 +80,13 @@ def _check_dim(d, known: set, allow_strides: bool = True) -> None:
         raise IRError(f"Counter({d.var}) is used outside a Repeat with var {d.var}.")
     if isinstance(d, Value):
         b = d.buffer
-        if b not in known or b.role != "input" or b.ndim != 0 or DTYPES[b.dtype][2] not in "iu":
-            raise IRError(f"a Value Dim needs a 0-d integer input buffer, not {b.name!r}.")
+        if b not in known or b.ndim != 0 or DTYPES[b.dtype][2] not in "iu":
+            raise IRError(f"a Value Dim needs a 0-d integer buffer, not {b.name!r}.")
+        if b.role != "input" and not run_time:
+            raise IRError(
+                f"buffer shapes and checks are computed before the program runs; they cannot "
+                f"read {b.name!r}, which the program writes."
+            )
     if isinstance(d, (Shape, Stride)):
         if d.buffer not in known:
             raise IRError(f"a Dim refers to buffer {d.buffer.name!r}, not in the program.")
@@ -75,8 +95,8 @@ def _check_dim(d, known: set, allow_strides: bool = True) -> None:
         if isinstance(d, Stride) and not allow_strides:
             raise IRError("shapes and checks may not depend on strides.")
     if isinstance(d, IOp):
-        _check_dim(d.a, known, allow_strides)
-        _check_dim(d.b, known, allow_strides)
+        _check_dim(d.a, known, allow_strides, run_time)
+        _check_dim(d.b, known, allow_strides, run_time)
 
 
 def _check_view(view: View, ndim: int, known: set, writable: bool) -> None:
@@ -167,5 +187,13 @@ def _check_stmt(stmt, known: set) -> None:
         inner = known | {counter}
         for sub in stmt.body:
             _check_stmt(sub, inner)
+        if stmt.stop is not None:
+            if not isinstance(stmt.stop, View):
+                raise IRError("a Repeat's stop must be a View.")
+            _check_view(stmt.stop, 0, inner, False)
+        if stmt.steps is not None:
+            b = stmt.steps
+            if b not in known or b.role == "input" or b.ndim != 0 or b.dtype != "int64":
+                raise IRError("a Repeat's steps must be a 0-d int64 temporary or output.")
     else:
         raise IRError(f"unknown statement {type(stmt).__name__}.")

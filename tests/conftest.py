@@ -26,12 +26,6 @@ def _private_cache_dir(tmp_path_factory):
 #: tests a backend cannot run yet, by node id prefix, with the reason (keep this short)
 NOT_YET = {
     "c": {
-        "tests/symc/test_scan.py::test_until_": (
-            "scan with until: output lengths known only after the loop"
-        ),
-        "tests/symc/test_scan.py::test_grad_through_until": (
-            "scan with until: output lengths known only after the loop"
-        ),
         "tests/symc/test_grad.py::test_verify_grad_catches_a_wrong_rule": (
             "the test's custom op has no C lowering (the C backend refuses it, as documented)"
         ),

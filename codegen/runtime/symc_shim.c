@@ -9,7 +9,9 @@
  * it checks each argument's dtype and ndim (converting other objects with
  * NumPy's safe casting), passes pointers, shapes and element strides,
  * allocates the C-contiguous outputs with the shapes the kernel computes,
- * and returns them (one array when single is true, else a list).
+ * shrinks an output whose axis 0 the kernel reports it filled only in part
+ * (a loop that stopped early: ABI 3, codegen/abi.py), and returns them
+ * (one array when single is true, else a list).
  *
  * Kernel may be subclassed in Python (symc's compiled functions are), so that
  * calling the function itself enters C with no Python frame. A subclass
@@ -29,7 +31,7 @@
 #define MAX_ARGS 64
 #define MAX_DIMS 1024
 
-typedef int32_t (*run_fn)(void *const *, const int64_t *, const int64_t *, int32_t);
+typedef int32_t (*run_fn)(void *const *, int64_t *, const int64_t *, int32_t);
 typedef int32_t (*shapes_fn)(void *const *, const int64_t *, int64_t *);
 
 typedef struct {
@@ -303,6 +305,28 @@ as_input(PyObject *obj, int type, int ndim, int index, PyObject **owned)
     return (PyArrayObject *)conv;
 }
 
+/* Keep the first `rows` rows of a fresh output: resized in place, not copied (the
+   allocator's realloc gives the tail back, or keeps it with a pooled block). */
+static int
+keep_rows(PyArrayObject *a, int64_t rows)
+{
+    const int nd = PyArray_NDIM(a);
+    if (rows < 0 || rows > (int64_t)PyArray_DIM(a, 0)) {
+        PyErr_Format(PyExc_RuntimeError, "compiled kernel reported %lld rows for an output of %lld",
+                     (long long)rows, (long long)PyArray_DIM(a, 0));
+        return -1;
+    }
+    npy_intp dims[NPY_MAXDIMS];
+    for (int d = 0; d < nd; ++d) dims[d] = PyArray_DIM(a, d);
+    dims[0] = (npy_intp)rows;
+    PyArray_Dims shape = {dims, nd};
+    /* the array is ours alone (refcheck off): its buffer is reallocated smaller */
+    PyObject *r = PyArray_Resize(a, &shape, 0, NPY_CORDER);
+    if (!r) return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
 static PyObject *
 kernel_call(PyObject *self_, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
@@ -320,6 +344,7 @@ kernel_call(PyObject *self_, PyObject *const *args, size_t nargsf, PyObject *kwn
     int64_t shapes[MAX_DIMS], strides[MAX_DIMS];
     PyObject *owned[MAX_ARGS];
     PyObject *outs[MAX_ARGS];
+    int row_at[MAX_ARGS]; /* where each output's axis 0 is in shapes */
     PyObject *result = NULL;
     int nowned = 0, nouts = 0, pos = 0;
     npy_intp work = 0;
@@ -345,6 +370,7 @@ kernel_call(PyObject *self_, PyObject *const *args, size_t nargsf, PyObject *kwn
         PyObject *o = new_output(nd, dims, self->out_type[j]);
         if (!o) goto fail;
         outs[nouts++] = o;
+        row_at[j] = pos;
         PyArrayObject *a = (PyArrayObject *)o;
         const npy_intp item = PyArray_ITEMSIZE(a);
         data[self->nin + j] = PyArray_DATA(a);
@@ -359,6 +385,12 @@ kernel_call(PyObject *self_, PyObject *const *args, size_t nargsf, PyObject *kwn
         status = self->run(data, shapes, strides, self->nthreads);
     }
     if (status) { report(self, status); goto fail; }
+    for (int j = 0; j < nouts; ++j) {
+        PyArrayObject *a = (PyArrayObject *)outs[j];
+        if (self->out_ndim[j] && shapes[row_at[j]] != PyArray_DIM(a, 0) &&
+            keep_rows(a, shapes[row_at[j]]) < 0)
+            goto fail;
+    }
     if (self->single && nouts == 1) {
         result = outs[0];
         nouts = 0;

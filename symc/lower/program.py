@@ -22,6 +22,7 @@ from ..graph.traverse import toposort
 from ..ops.leaves import Constant, Input, Shared
 from .context import Ctx, Val, c_strides
 from .registry import lowering_for
+from .run_dims import sized_buffer
 from .scalars import is_dim_node
 
 
@@ -105,7 +106,7 @@ def lower(inputs: list, outputs: list) -> Lowered:
         v = ctx.val(node)
         buf = ctx.out_buffers.get(id(node))
         if buf is None or buf.name != f"out{k}" or v.buffer is not buf:
-            buf = ir.Buffer(f"out{k}", node.type.dtype, v.ndim, "output", tuple(v.shape))
+            buf = sized_buffer(ctx, f"out{k}", node.type.dtype, tuple(v.shape), "output")
             saved, ctx.node = ctx.node, node
             ctx.copy(v, Val(buf, v.shape, c_strides(v.shape)))
             ctx.node = saved
@@ -116,6 +117,7 @@ def lower(inputs: list, outputs: list) -> Lowered:
         tuple(ctx.temps),
         tuple(ctx.body),
         tuple(ctx.checks),
+        tuple((b, d) for b, d in ctx.loops.get("rows", {}).items() if b in out_bufs),
     )
     try:
         from codegen.validate import validate

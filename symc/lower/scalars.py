@@ -104,6 +104,10 @@ def scalar_dim(ctx, node):
         return scalar_dim(ctx, node.inputs[0])
     if isinstance(op, Composite) and _integer_steps(op):  # inputs may be scalar arguments
         return _composite_dim(ctx, node)
+    if getattr(op, "result", None) == ("steps",):  # how many steps a scan ran
+        from .scan import loop_steps
+
+        return loop_steps(ctx, node)
     raise ctx.error(
         f"the C backend needs lengths and indices computed from shapes, constants and "
         f"integer scalar arguments; {op.label()} computes one from array data.",

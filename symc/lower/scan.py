@@ -17,13 +17,21 @@ graph uses get storage. Every buffer is allocated once, before the loop:
 The body is lowered in its own scope (its nodes may also belong to another
 loop's body: a gradient loop reuses the forward body's inputs). Run-time
 checks it adds apply only when the loop runs at least one step, as in the
-reference backend. ``until`` (data-dependent output lengths) is refused: the
-ABI computes output shapes before running.
+reference backend.
+
+``until``: the loop ends after the step whose condition holds
+(:attr:`codegen.ir.Repeat.stop`) and writes how many steps ran to an int64
+buffer (``Repeat.steps``, the ``("steps",)`` result). Stacked results are
+allocated for ``n_steps`` rows, but their values have that run-time number
+of rows (:mod:`symc.lower.run_dims`): later statements, a gradient loop
+among them, read only the rows that ran, and a returned one is cut to them
+by the caller.
 """
 
 from __future__ import annotations
 
 from codegen import ir
+from codegen.abi import ERR_GUARD_BASE
 
 from ..graph.traverse import toposort
 from ..ops.leaves import Constant
@@ -31,6 +39,7 @@ from ..ops.scan import Loop
 from . import dims as D
 from .context import Ctx, Val
 from .registry import lowers
+from .run_dims import run_time, upper
 from .scalars import is_dim_node, scalar_dim
 
 
@@ -81,14 +90,20 @@ def _bind(ctx: Ctx, v: Val, inner, what: str) -> Val:
 @lowers(Loop)
 def lower_loop(ctx: Ctx, node):
     op = node.op
-    if op.has_stop:
-        raise ctx.error(
-            "scan with until(...) has no C lowering: the number of rows it returns is known "
-            "only after the loop runs; use backend='python' for this function."
-        )
+    if op.has_stop and op.reverse:  # never built: gradient loops have no stop condition
+        raise ctx.error("scan: a reversed loop with until(...) has no C lowering.")
     results = _results(ctx, node)
     n_node, consts, inits, seqs = op.split(node.inputs)
     n = scalar_dim(ctx, n_node)
+    steps = None  # with until: the buffer receiving how many steps ran
+    if op.has_stop:
+        bound = upper(ctx, n)
+        if bound is None:
+            raise ctx.error("scan: the C backend cannot bound the number of steps of this loop.")
+        rnode = results.get(("steps",))
+        sv = _alloc_for(ctx, rnode, ()) if rnode is not None else ctx.alloc((), "int64", temp=True)
+        steps = sv.buffer
+        ctx.loops.setdefault("bounds", {})[steps] = bound
     ctx.require(D.lt(n, 0), 0, f"scan: n_steps must be >= 0 ({op.label()}).", "value")
     var = ctx.loops.get("next_var", 0)
     ctx.loops["next_var"] = var + 1
@@ -148,7 +163,16 @@ def lower_loop(ctx: Ctx, node):
 
             ctx.place[id(out)] = place
 
+    before = set(ctx.loops.get("bounds", ()))
     body, vals = _lower_body(ctx, op, bind, dims, n)
+    inner = set(ctx.loops.get("bounds", ())) - before
+    for k, v in enumerate(vals):  # lengths set by a loop inside the body stay in the body
+        if inner and any(_reads(d, inner) for d in v.shape):
+            raise ctx.error(
+                f"scan: body output {k} has a length set by a scan with until inside the loop "
+                f"body, which may change from step to step; the C backend cannot stack or carry "
+                f"it. Use backend='python' for this function."
+            )
     for p in places:
         ctx.place.pop(p, None)
     last = []
@@ -162,22 +186,56 @@ def lower_loop(ctx: Ctx, node):
         dest = _row(stored[("out", j)], t)
         if not _same(v, dest):
             last.append(_copy(v, dest))
+    stop = None
+    if op.has_stop:
+        cond = vals[-1]
+        if id(cond.buffer) in {id(c.buffer) for c in carries}:
+            # a state the updates below overwrite: keep this step's value
+            keep = ctx.alloc((), cond.dtype, temp=True)
+            last.append(_copy(cond, keep))
+            cond = keep
+        stop = cond.view()
     last += _carry_updates(ctx, op, carries, vals[: op.n_carry], n)
-    ctx.emit(ir.Repeat(var, n, tuple(first + body + last), op.reverse))
+    ctx.emit(ir.Repeat(var, n, tuple(first + body + last), op.reverse, stop, steps))
 
+    ran = n if steps is None else ir.Value(steps)
     for res, rnode in results.items():
         if res[0] == "carry":
             val = carries[res[1]]
         elif res[0] == "steps":
-            val = _alloc_for(ctx, rnode, ())
-            store = ir.Store(val.view(), ir.Extent(n))
-            saved, ctx.node = ctx.node, rnode
-            ctx.emit(ir.Elementwise((), (), (store,)))
-            ctx.node = saved
+            if steps is not None:
+                val = Val(steps, (), (), 0, True)
+            else:
+                val = _alloc_for(ctx, rnode, ())
+                store = ir.Store(val.view(), ir.Extent(n))
+                saved, ctx.node = ctx.node, rnode
+                ctx.emit(ir.Elementwise((), (), (store,)))
+                ctx.node = saved
         else:
             val = stored[res]
+            if steps is not None:  # allocated for n rows; holds the rows that ran
+                val = Val(val.buffer, (ran, *val.shape[1:]), val.strides, val.offset, True)
+                if val.buffer.role == "output":
+                    ctx.loops.setdefault("rows", {})[val.buffer] = ran
         ctx.vals[id(rnode)] = val
     return ctx.vals[id(node)]
+
+
+def loop_steps(ctx: Ctx, node):
+    """The Dim of a loop's ``("steps",)`` result ``node``: run time only after an ``until``."""
+    op = node.op
+    if not isinstance(op, Loop):
+        raise ctx.error(f"{op.label()} is not a length the C backend can compute.", node)
+    if not op.has_stop:
+        return scalar_dim(ctx, node.inputs[0])
+    return ir.Value(ctx.val(node).buffer)
+
+
+def _reads(d, bufs: set) -> bool:
+    """Whether the Dim ``d`` reads the run-time value of one of ``bufs``."""
+    if isinstance(d, ir.Value):
+        return d.buffer in bufs
+    return isinstance(d, ir.IOp) and (_reads(d.a, bufs) or _reads(d.b, bufs))
 
 
 def _row(storage: Val, t) -> Val:
@@ -249,7 +307,16 @@ def _lower_body(ctx: Ctx, op: Loop, bind: dict, dims: dict, n) -> tuple[list, li
             ctx.loops.pop(key, None)
     # the body's checks hold only when it runs: scale both sides by (n > 0)
     runs = D.lt(0, n)
-    if not isinstance(runs, int) or runs == 0:
+    if run_time(runs):  # known only while the program runs: checked before the loop
+        moved = list(zip(ctx.checks[saved[5] :], ctx.check_info[saved[5] :], strict=True))
+        del ctx.checks[saved[5] :], ctx.check_info[saved[5] :]
+        for c, info in moved:
+            a, b = D.mul(c.a, runs), D.mul(c.b, runs)
+            cond = ir.Compare("ne", ir.Extent(a), ir.Extent(b))
+            code = ERR_GUARD_BASE + len(ctx.guard_info)
+            ctx.guard_info.append(info)
+            ctx.emit(ir.Guard((), (), cond, code))
+    elif not isinstance(runs, int) or runs == 0:
         for i in range(saved[5], len(ctx.checks)):
             c = ctx.checks[i]
             ctx.checks[i] = ir.Check(D.mul(c.a, runs), D.mul(c.b, runs), c.message)

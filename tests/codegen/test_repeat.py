@@ -11,16 +11,22 @@ from codegen.ir import (
     BinOp,
     Buffer,
     Call,
+    Check,
+    Compare,
+    Const,
     Counter,
     Elementwise,
+    Extent,
     Gemm,
     IOp,
     Load,
     Program,
+    Reduce,
     Repeat,
     Shape,
     Store,
     Stride,
+    Value,
     View,
 )
 
@@ -142,3 +148,74 @@ def test_loop_body_opens_no_parallel_region():
     assert "parallel" not in loop
     assert "rep0_t = rep0_i;" in loop
     assert "rep0_n - 1 - rep0_i" in render(rnn_program(reverse=True))
+
+
+def running_sum_until() -> Program:
+    """Running sums of ``x`` until one exceeds ``limit`` (that step included), count, sum."""
+    x, limit = Buffer("x", "float64", 1), Buffer("limit", "float64", 0)
+    sums = Buffer("sums", "float64", 1, "output", (Shape(x, 0),))  # at most one row per step
+    count = Buffer("count", "int64", 0, "output", ())
+    total = Buffer("total", "float64", 0, "output", ())
+    acc = Buffer("acc", "float64", 0, "temp", ())
+    flag = Buffer("flag", "bool", 0, "temp", ())
+    ran = Buffer("ran", "int64", 0, "temp", ())
+    f64 = "float64"
+    row = View(sums, (), IOp("mul", Counter(0), Stride(sums, 0)))
+    step = (
+        Elementwise(
+            (),
+            (View(acc, ()), View(x, (), IOp("mul", Counter(0), Stride(x, 0)))),
+            (Store(View(acc, ()), BinOp("add", Load(0, f64), Load(1, f64))),),
+        ),
+        Elementwise((), (View(acc, ()),), (Store(row, Load(0, f64)),)),
+        Elementwise(
+            (),
+            (View(acc, ()), View(limit, ())),
+            (Store(View(flag, ()), Compare("gt", Load(0, f64), Load(1, f64))),),
+        ),
+    )
+    body = (
+        Elementwise((), (), (Store(View(acc, ()), Const(0.0, f64)),)),
+        Repeat(0, Shape(x, 0), step, stop=View(flag, ()), steps=ran),
+        Elementwise((), (), (Store(View(count, ()), Extent(Value(ran))),)),
+        Reduce((Value(ran),), (0,), (View(sums, (1,)),), Load(0, f64), "sum", View(total, (0,))),
+    )
+    return Program(
+        (x, limit), (sums, count, total), (acc, flag, ran), body, rows=((sums, Value(ran)),)
+    )
+
+
+@pytest.mark.parametrize("fast", [True, False])  # the C shim and the cffi fallback
+def test_a_loop_with_a_stop_condition_reports_the_rows_it_filled(build, fast):
+    f = build(running_sum_until(), single=False, fast=fast)
+    for x, limit in [
+        (np.arange(1.0, 9.0), 9.5),
+        (np.ones(5), 100.0),
+        (np.ones(5), 0.0),
+        (np.ones(0), 1.0),
+    ]:
+        sums, count, total = f(x, np.array(limit))
+        want = np.cumsum(x)
+        k = int(np.argmax(want > limit)) + 1 if (want > limit).any() else len(x)
+        assert sums.shape == (k,) and sums.dtype == np.float64 and sums.flags.owndata
+        np.testing.assert_array_equal(sums, want[:k])
+        assert count == k and count.dtype == np.int64
+        assert total == want[:k].sum()
+
+
+def test_run_time_values_only_in_statements():
+    prog = running_sum_until()
+    ran = prog.temps[2]
+    src = render(prog)
+    assert "if ((tmp1)[0]) break;" in src and "tmp2[0] = rep0_i;" in src
+    bad = Buffer("bad", "float64", 1, "temp", (Value(ran),))
+    with pytest.raises(IRError, match="before the program runs"):
+        render(Program(prog.inputs, prog.outputs, (*prog.temps, bad), prog.body, rows=prog.rows))
+    with pytest.raises(IRError, match="before the program runs"):
+        render(Program(prog.inputs, prog.outputs, prog.temps, prog.body, (Check(Value(ran), 1),)))
+    with pytest.raises(IRError, match="not an output"):
+        render(Program(prog.inputs, prog.outputs, prog.temps, prog.body, rows=((ran, 1),)))
+    loop = prog.body[1]
+    wrong = Repeat(0, loop.count, loop.body, stop=loop.stop, steps=prog.temps[0])  # float64
+    with pytest.raises(IRError, match="steps must be a 0-d int64"):
+        render(Program(prog.inputs, prog.outputs, prog.temps, (wrong,)))

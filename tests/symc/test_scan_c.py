@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import symc as sc
+from symc.api.shape import length
 from symc.graph.node import apply
 
 pytestmark = pytest.mark.skipif(
@@ -97,13 +98,84 @@ def test_negative_n_steps_raises_the_reference_error():
         f(1.0, -1)
 
 
-def test_until_is_refused_with_a_compile_error():
-    limit = sc.scalar("limit")
-    ps, _ = sc.scan(
-        lambda p: (p * 2, sc.until(p * 2 > limit)), outputs_info=sc.constant(1.0), n_steps=9
+def _doubling(limit, n_steps):
+    powers, _ = sc.scan(
+        lambda p: (p * 2, sc.until(p * 2 > limit)), outputs_info=sc.constant(1.0), n_steps=n_steps
     )
-    with pytest.raises(sc.SymcCompileError, match=r"scan.*until"):
-        sc.function([limit], ps, backend="c")
+    return powers
+
+
+def test_until_returns_the_rows_that_ran_and_later_statements_read_only_those():
+    limit, n = sc.scalar("limit"), sc.iscalar("n")
+    ps = _doubling(limit, n)
+    hist = apply(ps.op.sibling("history", 0), ps.inputs)
+    steps = apply(ps.op.sibling("steps"), ps.inputs)
+    outs = [ps, hist, steps, length(ps, 0), sc.sum(ps), ps * 3.0, ps[::-1]]
+    f = sc.function([limit, n], outs, backend="c")
+    ref = sc.function([limit, n], outs, backend="python")
+    assert "break;" in f.source
+    for args in [(100.0, 50), (1e30, 50), (0.5, 50), (100.0, 3), (100.0, 0)]:
+        got, want = f(*args), ref(*args)
+        for g, w in zip(got, want, strict=True):
+            assert g.dtype == w.dtype and g.shape == w.shape, args
+            np.testing.assert_array_equal(g, w)
+        assert got[2] == got[3] == len(got[0])  # ("steps",) and shape[0] agree
+        assert got[0].flags.owndata and got[0].flags.c_contiguous  # cut in place, not a view
+    np.testing.assert_array_equal(f(100.0, 50)[0], [2, 4, 8, 16, 32, 64, 128])
+
+
+def test_until_on_a_state_reads_the_value_before_the_update():
+    # the condition is the carried flag itself: the step stops on the flag it was given
+    def step(h, done):
+        return [h + 1.0, h + 1.0 > 3.0], sc.until(done)
+
+    h0 = sc.scalar("h0")
+    (hs, flags), _ = sc.scan(step, outputs_info=[h0, sc.constant(np.array(False))], n_steps=10)
+    f = sc.function([h0], [hs, flags], backend="c")
+    ref = sc.function([h0], [hs, flags], backend="python")
+    for h0 in (0.0, 5.0, -20.0):
+        for g, w in zip(f(h0), ref(h0), strict=True):
+            np.testing.assert_array_equal(g, w)
+
+
+def test_a_length_mismatch_with_until_rows_raises_the_reference_error():
+    limit, proj = sc.scalar("limit"), sc.vector("proj")
+    f = sc.function([limit, proj], sc.sum(_doubling(limit, 50) * proj), backend="c")
+    assert f(100.0, np.ones(7)) == 254.0
+    with pytest.raises(sc.SymcShapeError, match=r"could not be broadcast"):
+        f(100.0, np.ones(6))
+
+
+def test_ragged_rows_of_an_inner_until_are_refused():
+    K = sc.vector("K")
+
+    def step(k):
+        return _doubling(k, 20)
+
+    out, _ = sc.scan(step, sequences=K)
+    with pytest.raises(sc.SymcCompileError, match=r"set by a scan with until inside"):
+        sc.function([K], out, backend="c")
+
+
+def test_an_inner_until_whose_rows_stay_in_the_body():
+    K = sc.vector("K")
+    out, _ = sc.scan(lambda k: sc.sum(_doubling(k, 20)), sequences=K)
+    k = np.array([1.0, 100.0, 1e9, 0.1])
+    want = sc.function([K], out, backend="python")(k)
+    np.testing.assert_array_equal(sc.function([K], out, backend="c")(k), want)
+
+
+def test_grad_through_until_wrt_a_non_sequence():
+    def f(x, w):
+        hs, _ = sc.scan(
+            lambda t, h, w: (sc.tanh(h * w + t), sc.until(h > 0.7)),
+            sequences=x,
+            outputs_info=sc.constant(0.0),
+            non_sequences=w,
+        )
+        return hs
+
+    sc.verify_grad(f, [np.linspace(0.2, 0.6, 9), np.array(0.9)], backend="c")
 
 
 def test_a_length_read_from_a_row_is_refused():
