@@ -228,11 +228,13 @@ def child(system: str, repeat: int) -> None:
     )
 
 
-def child_compile(together: bool) -> None:
+def child_compile(together: bool, backend: str = "c") -> None:
     """symc: build the graphs, compile, first results (empty cache).
 
     ``together``: one function returning the states and dW (one C compile);
     else the forward and the gradient as two functions (two compiles).
+    ``backend`` comes from :func:`child_probe`, run apart: probing here would
+    compile both functions once more and charge that to the timing.
     """
     W, X, h0 = data()
     t_imp = h.clock()
@@ -245,9 +247,9 @@ def child_compile(together: bool) -> None:
             lambda x, h, W: sc.tanh(W @ h + x), sequences=Xs, outputs_info=h0s, non_sequences=Ws
         )
         gW = sc.grad(sc.sum(hs[-1]), Ws)
-        sc.function([Ws, Xs, h0s], [hs, gW], backend=_symc_backend())(W, X, h0)
+        sc.function([Ws, Xs, h0s], [hs, gW], backend=backend)(W, X, h0)
     else:
-        forward, bptt = _make("symc")
+        forward, bptt = _symc(backend)
         forward(W, X, h0)
         bptt(W, X, h0)
     h.report(seconds=h.clock() - t0, import_s=t0 - t_imp)
@@ -302,7 +304,7 @@ def main() -> None:
     for _ in range(2 if quick else 5):
         for label, together in zip(compile_s, (True, False), strict=True):
             env = h.child_env({"SYMC_CACHE_DIR": h.fresh_dir(NAME)})
-            res = h.run_child(NAME, f"child_compile({together})", env)
+            res = h.run_child(NAME, f"child_compile({together}, {backend!r})", env)
             compile_s[label].append(res["seconds"])
     comp = h.print_table(
         f"symc compile, forward + gradient, fresh process, empty cache (backend {backend!r}), "

@@ -157,3 +157,24 @@ def test_lookup_never_builds_and_verifies(tmp_path):
     c.discard(parts)
     assert not entry.exists()
     assert c.get(parts, writer(b"q" * 50, log)) == entry and len(log) == 2
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")
+def test_file_lock_excludes_other_holders_until_released(tmp_path):
+    import fcntl
+
+    path = tmp_path / "k.lock"
+
+    def try_lock() -> bool:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(fd)
+
+    with cache_mod._file_lock(path):
+        assert not try_lock()
+    assert try_lock()

@@ -214,10 +214,14 @@ def test_table_runs_products_and_loops_in_order(build):
         f(x, y[:4])
 
 
-def test_opt_level_follows_program_size():
-    from codegen.c import OPT1_STATEMENTS, opt_level
+def test_opt_level_is_o2_only_for_step_loops():
+    """A program of array statements compiles at -O1; one with a Repeat at -O2."""
+    from codegen.c import opt_level
+    from codegen.ir import Repeat
 
     small = _chain_program()
-    assert opt_level(small) == "-O2"
-    deep = Program(small.inputs, small.outputs, small.temps, small.body * OPT1_STATEMENTS)
+    assert opt_level(small) == "-O1"
+    deep = Program(small.inputs, small.outputs, small.temps, small.body * 20)
     assert opt_level(deep) == "-O1"
+    looped = Program(small.inputs, small.outputs, small.temps, (Repeat(0, 3, small.body),))
+    assert opt_level(looped) == "-O2"
