@@ -29,9 +29,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from codegen.ir import Elementwise, Index, IOp
+from codegen.ir import Call, Cast, Elementwise, Index, IOp, Load, Select
 from codegen.layout import c_contiguous, is_scalar, repeats, static_zero
-from codegen.printer import _topo, c_type
+from codegen.printer import _children, _topo, c_type
 
 _NAME = "@NAME@"  # stands for the function's name while its text is the dedup key
 
@@ -55,10 +55,30 @@ class ElementwiseWriter:
             self.definitions.append(text.replace(_NAME, got[0]))
         return got
 
-    def _block(self, roots, at, index=None) -> tuple[list, list]:
+    def _block(self, roots, at, index=None, fixed=None) -> tuple[list, list, list]:
+        """(lines before the innermost loop, lines inside it, one expression per root).
+
+        ``fixed(node)``, when given, says a ``Load`` or ``Index`` leaf is the
+        same all along the innermost loop: costly expressions of such leaves
+        only (a log-softmax's ``log1p`` of its row sums) are computed once per
+        row, before the loop, instead of once per element.
+        """
         # local value names restart in every function, so equal loops render equal text
-        self.em.printer._count = 0
-        return self.em.printer.block(roots, at, index)
+        printer = self.em.printer
+        printer._count = 0
+        given: dict = {}
+        pre: list = []
+        if fixed is not None:
+            hoist = _invariant_roots(roots, fixed)
+            if hoist:
+                pre, exprs = printer.block(hoist, at, index)
+                for node, expr in zip(hoist, exprs, strict=True):
+                    printer._count += 1
+                    name = f"v{printer._count}"
+                    pre.append(f"const {c_type(node.dtype)} {name} = {expr};")
+                    given[node] = name
+        lines, exprs = printer.block(roots, at, index, given)
+        return pre, lines, exprs
 
     # -- one statement -------------------------------------------------------
 
@@ -79,7 +99,8 @@ class ElementwiseWriter:
         ]
         extents: dict = {}  # Dim -> parameter name, for Extent nodes in the body
 
-        def body(at, index=None) -> list:
+        def body(at, index=None, fixed=None, pre=None) -> list:
+            # with ``fixed``, the loop-invariant lines go to the list ``pre``
             saved = em.printer.dim_text
 
             def ext(d) -> str:
@@ -87,9 +108,13 @@ class ElementwiseWriter:
 
             em.printer.dim_text = ext
             try:
-                lines, exprs = self._block(roots, at, index)
+                hoisted, lines, exprs = self._block(roots, at, index, fixed)
             finally:
                 em.printer.dim_text = saved
+            if pre is not None:
+                pre += hoisted
+            else:
+                lines = hoisted + lines
             offs = dict(zip(map(id, moved), exprs[len(st.stores) :], strict=True))
             out = []
             for j, s in enumerate(st.stores):
@@ -142,8 +167,11 @@ class ElementwiseWriter:
 
     def _flat(self, views, scalar, body, extents) -> _Fn:
         at = _at(lambda k: "0" if scalar[k] else "i")
-        lines = body(at)
+        pre: list = []
+        lines = body(at, None, lambda n: isinstance(n, Load) and scalar[n.operand], pre)
         text = self._head(views, extents)
+        if pre:  # the hoisted loads must not run when there is no element
+            text += ["    if (hi <= lo) return;"] + ["    " + ln for ln in pre]
         text += ["#pragma omp simd", "    for (int64_t i = lo; i < hi; ++i) {"]
         text += ["        " + ln for ln in lines]
         text += ["    }", "}", ""]
@@ -227,8 +255,12 @@ class ElementwiseWriter:
             out.append(f"{ind}for (int64_t i{j} = {lo}; i{j} < {hi}; ++i{j}) {{")
             out += [ind + "    " + ln for ln in _offsets(len(views), scalar, j)]
         ind = "    " * nd
-        out.append("#pragma omp simd")
-        out.append(f"{ind}for (int64_t i{last} = 0; i{last} < n{last}; ++i{last}) {{")
+
+        def fixed(node) -> bool:
+            if isinstance(node, Index):
+                return node.axis < last
+            k = node.operand
+            return scalar[k] or static_zero(views[k].strides[last])
 
         def pos(k: int) -> str:
             if scalar[k]:
@@ -237,7 +269,13 @@ class ElementwiseWriter:
                 return f"o{k}_{last - 1}"
             return f"o{k}_{last - 1} + i{last}"
 
-        out += [ind + "    " + ln for ln in body(_at(pos), lambda a: f"i{a}")]
+        pre: list = []
+        lines = body(_at(pos), lambda a: f"i{a}", fixed, pre)
+        if pre:  # the hoisted loads must not run when there is no element
+            out += [f"{ind}if (n{last} <= 0) return;"] + [ind + ln for ln in pre]
+        out.append("#pragma omp simd")
+        out.append(f"{ind}for (int64_t i{last} = 0; i{last} < n{last}; ++i{last}) {{")
+        out += [ind + "    " + ln for ln in lines]
         for j in reversed(range(nd)):
             out.append("    " * (j + 1) + "}")
         return out
@@ -280,6 +318,34 @@ class LoopCall:
     count: object
     work: object
     serial: bool
+
+
+def _invariant_roots(roots: list, fixed) -> list:
+    """The largest costly subexpressions of ``roots`` that do not change along the loop.
+
+    A ``fixed`` load (without an offset) or index, a constant and an extent
+    are invariant, and so is any expression of invariant nodes only. Loads,
+    constants and the like are cheap as they are; a call, cast or select is
+    worth computing once. Scalar expressions are pure and never trap (integer
+    division is a helper), so one evaluation before the loop is always safe.
+    """
+    order, _ = _topo(roots)
+    inv: dict = {}
+    for node in order:  # children first
+        if isinstance(node, Load):
+            inv[node] = node.offset is None and fixed(node)
+        elif isinstance(node, Index):
+            inv[node] = fixed(node)
+        elif isinstance(node, (Call, Cast, Select)):
+            inv[node] = all(inv[c] for c in _children(node))
+        else:  # Const, Extent
+            inv[node] = True
+    costly = {n for n in order if inv[n] and isinstance(n, (Call, Cast, Select))}
+    out = [r for r in roots if r in costly]
+    for node in order:
+        if not inv[node]:
+            out += [c for c in _children(node) if c in costly]
+    return list(dict.fromkeys(out))
 
 
 def _product(dims) -> object:

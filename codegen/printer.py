@@ -95,17 +95,23 @@ class ScalarPrinter:
         roots: list,
         load: Callable[[int], str],
         index: Callable[[int], str] | None = None,
+        given: dict | None = None,
     ) -> tuple[list, list]:
         """Render ``roots``; return (definition lines, one C expression per root).
 
         ``load(k)`` gives the C expression for the current element of operand
         ``k``, and ``load(k, off)`` that element moved by the C expression ``off``;
-        ``index(axis)`` the loop index along ``axis``.
+        ``index(axis)`` the loop index along ``axis``. ``given`` maps nodes
+        already computed (hoisted out of a loop) to the C names holding them.
         """
-        order, uses = _topo(roots)
+        given = given or {}
+        order, uses = _topo(roots, given)
         done: dict = {}
         lines: list = []
         for node in order:
+            if node in given:
+                done[node] = (given[node], ATOM)
+                continue
             text, prec = self._node(node, done, load, index)
             if uses[node] > 1 and not isinstance(node, (Const, Index)):
                 self._count += 1
@@ -197,8 +203,11 @@ def _children(node) -> tuple:
     return ()
 
 
-def _topo(roots: list) -> tuple[list, dict]:
-    """Post-order of the DAG under ``roots`` (iterative: graphs may be deep) and use counts."""
+def _topo(roots: list, stop=()) -> tuple[list, dict]:
+    """Post-order of the DAG under ``roots`` (iterative: graphs may be deep) and use counts.
+
+    Nodes in ``stop`` are visited but not entered (their children are not listed).
+    """
     order: list = []
     seen: set = set()
     for root in roots:
@@ -212,11 +221,13 @@ def _topo(roots: list) -> tuple[list, dict]:
                 continue
             seen.add(node)
             stack.append((node, True))
-            stack.extend((c, False) for c in reversed(_children(node)) if c not in seen)
+            if node not in stop:
+                stack.extend((c, False) for c in reversed(_children(node)) if c not in seen)
     uses = dict.fromkeys(order, 0)
     for root in roots:
         uses[root] += 1
     for node in order:
-        for child in _children(node):
-            uses[child] += 1
+        if node not in stop:
+            for child in _children(node):
+                uses[child] += 1
     return order, uses

@@ -16,6 +16,7 @@ from codegen import ir
 from ..errors import SymcCompileError, SymcIndexError, SymcShapeError, SymcValueError
 from ..graph.location import with_location
 from . import dims as D
+from .run_dims import run_time, sized_buffer
 
 #: error classes a failed run-time check may raise
 CHECK_ERRORS = {"shape": SymcShapeError, "index": SymcIndexError, "value": SymcValueError}
@@ -85,6 +86,26 @@ class Ctx:
     #: stacked output), used once by :meth:`alloc`; and the scan lowering's own state
     place: dict = field(default_factory=dict)
     loops: dict = field(default_factory=dict)
+    _uses: dict = field(default_factory=dict)  # id(outputs list) -> (outputs, use counts)
+
+    def uses(self, node) -> int:
+        """How many times ``node`` is read in the graph being lowered (an output counts once).
+
+        A loop body is lowered with its own ``outputs``, so counts are kept per graph.
+        """
+        hit = self._uses.get(id(self.outputs))
+        if hit is None or hit[0] is not self.outputs:
+            from ..graph.traverse import toposort
+
+            counts: dict = {}
+            for n in toposort(list(self.outputs)):
+                for x in n.inputs:
+                    counts[id(x)] = counts.get(id(x), 0) + 1
+            for o in self.outputs:
+                counts[id(o)] = counts.get(id(o), 0) + 1
+            hit = (self.outputs, counts)
+            self._uses[id(self.outputs)] = hit
+        return hit[1].get(id(node), 0)
 
     # -- values -------------------------------------------------------------
 
@@ -129,10 +150,10 @@ class Ctx:
             return self.place.pop(id(node))(shape)
         pos = None if temp or dtype != node.type.dtype else self._output_position(node)
         if pos is not None:
-            buf = ir.Buffer(f"out{pos}", dtype, len(shape), "output", shape)
+            buf = sized_buffer(self, f"out{pos}", dtype, shape, "output")
             self.out_buffers[id(node)] = buf
         else:
-            buf = ir.Buffer(f"t{len(self.temps)}", dtype, len(shape), "temp", shape)
+            buf = sized_buffer(self, f"t{len(self.temps)}", dtype, shape, "temp")
             self.temps.append(buf)
         return Val(buf, shape, c_strides(shape), 0, True)
 
@@ -162,6 +183,10 @@ class Ctx:
             return
         if isinstance(a, int) and isinstance(b, int):
             raise self.error(message, self.node, CHECK_ERRORS[kind])
+        if self.loops.get("bounds") and (run_time(a) or run_time(b)):
+            # a length known only while the program runs (run_dims): checked here and then
+            self.guard((), (), ir.Compare("ne", ir.Extent(a), ir.Extent(b)), message, kind)
+            return
         self.checks.append(ir.Check(a, b, message))
         self.check_info.append(Failure(CHECK_ERRORS[kind], message, self.node))
 

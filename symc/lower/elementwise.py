@@ -16,6 +16,7 @@ from ..ops.composite import Composite, CompositeReduce, literal_value
 from ..ops.elemwise import Cast, Elemwise
 from ..ops.leaves import Constant
 from .context import Ctx, cast
+from .gemm_update import fuse_gemm_update
 from .registry import lowers
 from .scalar import row_expr
 
@@ -123,6 +124,8 @@ def lower_elementwise(ctx: Ctx, node):
     ops = Operands(ctx, list(node.inputs), None, static, node.op.label())
     value = _expr(node, ops.exprs)
     out = ctx.alloc(ops.shape)
+    if fuse_gemm_update(ctx, node, ops.shape, ops.views, value, out):
+        return out
     ctx.emit(ir.Elementwise(ops.shape, tuple(ops.views), (ir.Store(out.view(), value),)))
     return out
 

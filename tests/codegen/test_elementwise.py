@@ -186,3 +186,80 @@ def test_index_and_literals_round_trip(build):
         assert g[0].tobytes() == np.asarray(w, dtype=g.dtype).tobytes(), (g, w)
     assert np.isnan(got[-3]).all() and got[-2][0] == 255
     np.testing.assert_array_equal(got[-1], [0, 1, 2])
+
+
+def _loop_text(source: str, call: str) -> tuple[str, str]:
+    """(text before, text inside) the vectorized loop of the loop function that calls ``call``."""
+    parts = source.split("static __attribute__((noinline)) void ")[1:]  # not the preamble
+    fns = [f for f in parts if f.startswith("symc_loop") and call in f]
+    assert fns, f"no loop function calls {call}"
+    before, _, rest = fns[0].partition("#pragma omp simd")
+    # the vectorized loop ends where its path returns (a strided fallback may follow)
+    return before, rest.partition("return;")[0]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_row_invariant_call_is_hoisted(build, dtype):
+    """x - log1p(exp(r) + r * 2) with r a column: one log1p per row, before the inner loop."""
+    from codegen.ir import Check, Stride
+
+    x = Buffer("x", dtype, 2)
+    r = Buffer("r", dtype, 1)
+    shape = (Shape(x, 0), Shape(x, 1))
+    y = Buffer("y", dtype, 2, "output", shape)
+    rl = Load(1, dtype)
+    row = Call("log1p", (BinOp("add", Call("exp", (rl,)), BinOp("mul", rl, Const(2.0, dtype))),))
+    # the select's condition and both branches only read the row: hoisted as one
+    sel = Select(Call("isfinite", (rl,)), row, Const(0.0, dtype))
+    value = BinOp("sub", BinOp("sub", Load(0, dtype), sel), BinOp("mul", rl, Load(0, dtype)))
+    views = (View(x, (Stride(x, 0), Stride(x, 1))), View(r, (Stride(r, 0), 0)))
+    st = Elementwise(shape, views, (Store(contiguous_view(y), value),))
+    program = Program((x, r), (y,), (), (st,), (Check(Shape(r, 0), Shape(x, 0)),))
+    f = build(program)
+    rng = np.random.default_rng(1)
+    big = rng.standard_normal((6, 10)).astype(dtype)
+    rv = rng.standard_normal(6).astype(dtype)
+    rv[2] = np.inf
+    for a in (big[:, :5], big[::2, ::-2], big[:, :0], big[:0, :5]):
+        rr = rv[: a.shape[0]]
+        with np.errstate(all="ignore"):
+            lse = np.where(np.isfinite(rr), np.log1p(np.exp(rr) + rr * 2), 0).astype(dtype)
+            want = (a - lse[:, None]) - rr[:, None] * a
+        got = f(a, rr)
+        assert got.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == "float32" else 1e-13)
+
+
+def test_hoisted_text(tmp_path):
+    """The generated loop computes the row's log1p before the loop, not in it."""
+    from codegen.ir import Stride
+    from codegen.load_c import compile_and_load
+
+    x = Buffer("x", "float32", 2)
+    r = Buffer("r", "float32", 1)
+    shape = (Shape(x, 0), Shape(x, 1))
+    y = Buffer("y", "float32", 2, "output", shape)
+    value = BinOp("sub", Load(0, "float32"), Call("log1p", (Load(1, "float32"),)))
+    views = (contiguous_view(x), View(r, (Stride(r, 0), 0)))
+    st = Elementwise(shape, views, (Store(contiguous_view(y), value),))
+    source = compile_and_load(Program((x, r), (y,), (), (st,)), cache_dir=tmp_path).source
+    before, inside = _loop_text(source, "log1pf(")
+    assert "log1pf(" in before and "log1pf(" not in inside
+
+
+def test_scalar_operand_call_is_hoisted(build, tmp_path):
+    """y = x * exp(s) with s 0-d: exp is computed once, and an empty x reads nothing."""
+    from codegen.load_c import compile_and_load
+
+    program = elementwise_program(
+        [("float64", 1), ("float64", 0)],
+        [BinOp("mul", Load(0, "float64"), Call("exp", (Load(1, "float64"),)))],
+    )
+    source = compile_and_load(program, cache_dir=tmp_path).source
+    before, inside = _loop_text(source, "exp(")
+    assert "exp(" in before and "exp(" not in inside
+    f = build(program)
+    x = np.linspace(-1, 1, 9)
+    for a in (x, x[::-3], x[:0]):
+        got = f(a, np.array(0.25))
+        np.testing.assert_allclose(got, a * np.exp(0.25), rtol=1e-15)
