@@ -65,6 +65,7 @@ class Cache:
     """The cache rooted at ``root`` (default :func:`default_cache_dir`)."""
 
     _memory: dict = {}  # (root, key) -> entry path; shared by all instances in a process
+    _sizes: dict = {}  # root -> bytes at this process's last scan plus what it added since
 
     def __init__(self, root: Path | str | None = None, max_bytes: int | None = None):
         self.root = Path(root) if root is not None else default_cache_dir()
@@ -100,7 +101,7 @@ class Cache:
                         self._build_entry(root, entry, parts, build, label)
             except OSError as exc:
                 return self._build_private(parts, build, label, f"the cache failed: {exc}")
-            self.prune(self.max_bytes, keep=entry)
+            self._maybe_prune(entry)
         self._touch(entry)
         self._memory[memo] = entry
         return entry
@@ -263,6 +264,7 @@ class Cache:
         for sub in ("staging", "trash"):
             shutil.rmtree(self.root / sub, ignore_errors=True)
         self._memory.clear()
+        self._sizes.pop(str(self.root), None)
         return len(entries)
 
     def prune(self, max_bytes: int, keep: Path | None = None) -> int:
@@ -278,7 +280,25 @@ class Cache:
             self._discard(self.root, Path(e["path"]))
             total -= e["bytes"]
             removed += 1
+        self._sizes[str(self.root)] = total
         return removed
+
+    def _maybe_prune(self, entry: Path) -> None:
+        """Prune once this process's estimate of the cache's size passes the limit.
+
+        Scanning every entry after every build made a session that compiles
+        thousands of functions quadratic in their number. A process scans once,
+        then adds what it builds, and scans again when the sum passes the
+        limit; entries other processes add meanwhile are counted by their own
+        scans, so the limit can be passed by at most what they added.
+        """
+        root = str(self.root)
+        known = self._sizes.get(root)
+        added = _dir_bytes(entry)
+        if known is None or known + added > self.max_bytes:
+            self.prune(self.max_bytes, keep=entry)
+        else:
+            self._sizes[root] = known + added
 
     def _metas(self):
         if not self.root.is_dir():

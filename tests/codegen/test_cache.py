@@ -93,6 +93,23 @@ def test_prune_lru_info_clear(tmp_path):
     assert c.clear() == 2 and c.info()["entries"] == 0
 
 
+def test_building_keeps_the_cache_under_its_limit_without_scanning_each_time(tmp_path, monkeypatch):
+    per_entry = 4000
+    small = Cache(tmp_path / "small", max_bytes=3 * per_entry)
+    log: list = []
+    for i in range(8):
+        small.get({"p": f"limit{i}"}, writer(b"x" * 3000, log))
+        assert small.info()["bytes"] <= 3 * per_entry + per_entry  # the newest entry is kept
+    scans = []
+    real = Cache.list_entries
+    monkeypatch.setattr(Cache, "list_entries", lambda self: scans.append(1) or real(self))
+    big = Cache(tmp_path / "big", max_bytes=10**9)
+    for i in range(12):
+        big.get({"p": f"many{i}"}, writer(b"x" * 3000, log))
+    # a process scans once, then only when its running sum passes the limit
+    assert len(scans) == 1
+
+
 SCRIPT = textwrap.dedent(
     """
     import sys, numpy as np
