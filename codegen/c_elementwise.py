@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from codegen.ir import Call, Cast, Elementwise, Index, IOp, Load, Select
 from codegen.layout import c_contiguous, is_scalar, repeats, static_zero
-from codegen.printer import _children, _topo, c_type
+from codegen.printer import _children, _topo, c_type, store_lines
 
 _NAME = "@NAME@"  # stands for the function's name while its text is the dedup key
 
@@ -115,12 +115,7 @@ class ElementwiseWriter:
                 pre += hoisted
             else:
                 lines = hoisted + lines
-            offs = dict(zip(map(id, moved), exprs[len(st.stores) :], strict=True))
-            out = []
-            for j, s in enumerate(st.stores):
-                op = "+=" if s.accumulate else "="
-                out.append(f"{at(nops + j, offs.get(id(s)))} {op} {exprs[j]};")
-            return lines + out
+            return lines + store_lines(st.stores, exprs, moved, nops, at)
 
         if nd == 0:  # one element: no loop, no function
             lines = body(_at(lambda k: "0"))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from codegen import abi, templates
 from codegen.ir import DTYPES, Elementwise, Gemm, Guard, Index, Reduce, View, default_acc_dtype
-from codegen.printer import _topo, c_type, literal
+from codegen.printer import _topo, c_type, literal, store_lines
 
 _LIMITS = {
     "int64": ("INT64_MIN", "INT64_MAX"),
@@ -112,12 +112,7 @@ class LoopWriter:
 
         def body(at) -> list:
             lines, exprs = self.em.printer.block(roots, at, lambda axis: f"i{axis}")
-            offs = dict(zip(map(id, moved), exprs[len(st.stores) :], strict=True))
-            out = []
-            for j, s in enumerate(st.stores):
-                op = "+=" if s.accumulate else "="
-                out.append(f"{at(nops + j, offs.get(id(s)))} {op} {exprs[j]};")
-            return lines + out
+            return lines + store_lines(st.stores, exprs, moved, nops, at)
 
         if nd == 0:
             return out + ["    " + line for line in body(_at(lambda k: "0"))] + ["}"]

@@ -231,3 +231,17 @@ def _topo(roots: list, stop=()) -> tuple[list, dict]:
             for child in _children(node):
                 uses[child] += 1
     return order, uses
+
+
+def store_lines(stores: tuple, exprs: list, moved: list, nops: int, at) -> list:
+    """The C assignments of an elementwise statement's ``stores``.
+
+    ``exprs`` holds each store's value, then the offsets of the ``moved``
+    stores (scatters); ``at(operand, offset)`` writes an operand's lvalue.
+    """
+    offs = dict(zip(map(id, moved), exprs[len(stores) :], strict=True))
+    out = []
+    for j, s in enumerate(stores):
+        op = "+=" if s.accumulate else "="
+        out.append(f"{at(nops + j, offs.get(id(s)))} {op} {exprs[j]};")
+    return out

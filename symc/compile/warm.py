@@ -148,16 +148,18 @@ def _qualname(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+def _with_closure(fn) -> list:
+    """``fn`` and the callables its closure holds (one level)."""
+    cells = getattr(fn, "__closure__", None) or ()
+    return [fn] + [c.cell_contents for c in cells if callable(getattr(c, "cell_contents", None))]
+
+
 def _code_digest(fn) -> str:
     """A hash of a function's code and of the functions its closure holds (one level)."""
     import marshal
 
     h = hashlib.sha256()
-    fns = [fn] + [
-        c.cell_contents
-        for c in (getattr(fn, "__closure__", None) or ())
-        if callable(getattr(c, "cell_contents", None))
-    ]
+    fns = _with_closure(fn)
     for f in fns:
         code = getattr(f, "__code__", None)
         if code is None:
@@ -175,11 +177,7 @@ def _is_ours(fn) -> bool:
     """Whether ``fn`` and the functions its closure holds are all symc's own code."""
     if not _OURS:
         _OURS[None] = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-    fns = [fn] + [
-        c.cell_contents
-        for c in (getattr(fn, "__closure__", None) or ())
-        if callable(getattr(c, "cell_contents", None))
-    ]
+    fns = _with_closure(fn)
     for f in fns:
         code = getattr(f, "__code__", None)
         if code is None:
