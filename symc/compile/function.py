@@ -28,7 +28,6 @@ from ..graph.location import format_location, user_location, with_location
 from ..graph.node import Node
 from ..graph.traverse import inputs_of
 from ..ops.leaves import Input, Shared
-from .reference import Plan
 
 
 def _fail(err: Exception, loc) -> Exception:
@@ -115,8 +114,10 @@ class Function:
         self._leaf_outputs = [o.is_leaf for o in outputs]
 
     @functools.cached_property
-    def _plan(self) -> Plan:
+    def _plan(self):
         """The reference evaluation (native backends use it only to explain a failed call)."""
+        from .reference import Plan
+
         return Plan(self.inputs, self.outputs + [e for _, e in self.updates])
 
     @property

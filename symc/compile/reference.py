@@ -7,6 +7,7 @@ shapes and dtypes it was given, and where the user built the node.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,7 +17,6 @@ from ..graph.location import format_location, with_location
 from ..graph.node import Node
 from ..graph.traverse import toposort
 from ..ops.leaves import Constant, Input, Shared
-from ..ops.scan import Loop
 
 
 class Plan:
@@ -41,6 +41,8 @@ class Plan:
         self.steps: list[tuple] = []
         given = {id(i) for i in inputs}
         loops: dict[tuple, list] = {}
+        scan = sys.modules.get("symc.ops.scan")  # not loaded: the graph holds no loop
+        Loop = scan.Loop if scan is not None else None
         for node in order:
             k = self.slot[id(node)]
             if isinstance(node.op, Constant):
@@ -50,7 +52,7 @@ class Plan:
             elif isinstance(node.op, Input):
                 if id(node) not in given:
                     raise AssertionError("unbound input reached the plan")  # checked earlier
-            elif isinstance(node.op, Loop):
+            elif Loop is not None and isinstance(node.op, Loop):
                 key = (node.op.loop_key(), *map(id, node.inputs))
                 group = loops.get(key)
                 if group is None:
