@@ -310,21 +310,37 @@ class LoopWriter:
                 off = "" if v.offset == 0 else f" + {em.dim(v.offset)}"
                 args += [f"{em.names[v.buffer]}{off}", em.dim(v.strides[1]), em.dim(v.strides[2])]
             return [f"if ((status = {fn}({', '.join(args)}, {alpha}, {beta}))) goto done;"]
-        out = ["{"]
-        for name, d in (("m", st.m), ("n", st.n), ("k", st.k), ("nb", st.batch)):
-            out.append(f"    const int64_t {name} = {em.dim(d)};")
-        for tag, v in (("a", st.a), ("b", st.b), ("c", st.c)):
-            const = "const " if v.buffer.role == "input" else ""
-            off = "" if v.offset == 0 else f" + {em.dim(v.offset)}"
-            out.append(f"    {const}{c_type(dtype)} *{tag} = {em.names[v.buffer]}{off};")
-            for j, s in enumerate(v.strides):
-                out.append(f"    const int64_t {tag}_s{j} = {em.dim(s)};")
-        out += [
+        return [
+            *gemm_operands(em, st),
             "    for (int64_t bi = 0; bi < nb; ++bi) {",
-            f"        status = {fn}(m, n, k, a + bi * a_s0, a_s1, a_s2, b + bi * b_s0, b_s1, "
-            f"b_s2, c + bi * c_s0, c_s1, c_s2, {alpha}, {beta});",
-            "        if (status) goto done;",
+            f"        if ((status = {fn}({gemm_batch_args(alpha, beta)}))) goto done;",
             "    }",
             "}",
         ]
-        return out
+
+
+def gemm_operands(em, st: Gemm) -> list:
+    """The opening of a batched product's block: its sizes, and each operand's base and strides.
+
+    Declares ``m, n, k, nb`` and, for ``a``, ``b``, ``c``, a pointer and
+    ``<tag>_s0..2``; :func:`gemm_batch_args` spells one batch entry's call.
+    """
+    ct = c_type(st.c.buffer.dtype)
+    out = ["{"]
+    for name, d in (("m", st.m), ("n", st.n), ("k", st.k), ("nb", st.batch)):
+        out.append(f"    const int64_t {name} = {em.dim(d)};")
+    for tag, view in (("a", st.a), ("b", st.b), ("c", st.c)):
+        const = "const " if view.buffer.role == "input" else ""
+        off = "" if view.offset == 0 else f" + {em.dim(view.offset)}"
+        out.append(f"    {const}{ct} *{tag} = {em.names[view.buffer]}{off};")
+        for j, s in enumerate(view.strides):
+            out.append(f"    const int64_t {tag}_s{j} = {em.dim(s)};")
+    return out
+
+
+def gemm_batch_args(alpha: str, beta: str) -> str:
+    """A gemm helper call's arguments for batch entry ``bi`` (names from :func:`gemm_operands`)."""
+    return (
+        f"m, n, k, a + bi * a_s0, a_s1, a_s2, b + bi * b_s0, b_s1, b_s2, c + bi * c_s0, "
+        f"c_s1, c_s2, {alpha}, {beta}"
+    )

@@ -11,7 +11,7 @@ state vector), where a CBLAS call's fixed cost dominates: below
 from __future__ import annotations
 
 from codegen import templates
-from codegen.c_loops import LoopWriter
+from codegen.c_loops import LoopWriter, gemm_batch_args, gemm_operands
 from codegen.errors import IRError
 from codegen.ir import DTYPES, Elementwise, Gemm, Guard, Reduce, Repeat
 from codegen.printer import c_type, literal
@@ -88,21 +88,8 @@ def _gemm(em, loops: LoopWriter, st: Gemm) -> list:
     em.printer.need("gemm", dtype)
     fn = templates.helper_name("gemm", dtype)
     small = _small_gemm(em, dtype)
-    ct = c_type(dtype)
-    out = ["{"]
-    for name, d in (("m", st.m), ("n", st.n), ("k", st.k), ("nb", st.batch)):
-        out.append(f"    const int64_t {name} = {em.dim(d)};")
-    for tag, view in (("a", st.a), ("b", st.b), ("c", st.c)):
-        const = "const " if view.buffer.role == "input" else ""
-        off = "" if view.offset == 0 else f" + {em.dim(view.offset)}"
-        out.append(f"    {const}{ct} *{tag} = {em.names[view.buffer]}{off};")
-        for j, s in enumerate(view.strides):
-            out.append(f"    const int64_t {tag}_s{j} = {em.dim(s)};")
-    alpha, beta = literal(st.alpha, dtype), literal(st.beta, dtype)
-    args = (
-        f"m, n, k, a + bi * a_s0, a_s1, a_s2, b + bi * b_s0, b_s1, b_s2, c + bi * c_s0, "
-        f"c_s1, c_s2, {alpha}, {beta}"
-    )
+    out = gemm_operands(em, st)
+    args = gemm_batch_args(literal(st.alpha, dtype), literal(st.beta, dtype))
     out += [
         "    for (int64_t bi = 0; bi < nb; ++bi) {",
         f"        if (m * n * k <= {SMALL_GEMM}) {small}({args});",

@@ -27,8 +27,8 @@ from .. import dtypes
 from ..errors import SymcError, SymcShapeError, SymcTypeError, SymcValueError
 from ..graph.location import format_location, user_location, with_location
 from ..graph.node import Node, apply
-from ..graph.traverse import replace, toposort
-from ..graph.types import TensorType
+from ..graph.traverse import invariant_frontier, replace
+from ..graph.types import TensorType, same_shape
 from ..ops.leaves import Constant, Shared
 from ..ops.scan import Body, Loop
 from .convert import as_node, constant
@@ -166,10 +166,7 @@ def _check_feedback(k: int, out: Node, state: TensorType) -> None:
             f"fn returns {t.describe()} for it; a recurrent output must keep its dtype "
             f"(cast the initial value or the step result).{where}"
         )
-    if t.ndim != state.ndim or any(
-        a is not None and b is not None and a != b
-        for a, b in zip(t.shape, state.shape, strict=True)
-    ):
+    if not same_shape(t.shape, state.shape):
         raise SymcShapeError(
             f"scan: output {k} is fed back, but its initial value has {state.describe()} and "
             f"fn returns {t.describe()} for it; a recurrent output must keep its shape.{where}"
@@ -191,9 +188,7 @@ def _update_value(var: Node, expr: Any) -> Node:
         from .math import cast
 
         expr = cast(expr, t.dtype)
-    if e.ndim != t.ndim or any(
-        a is not None and b is not None and a != b for a, b in zip(t.shape, e.shape, strict=True)
-    ):
+    if not same_shape(t.shape, e.shape):
         raise SymcShapeError(f"scan: the update of {label} ({t.describe()}) has {e.describe()}.")
     return expr
 
@@ -205,24 +200,8 @@ def _closure(outputs: list[Node], inner: list[Node]) -> list[Node]:
     inner input (an outer variable, a shared variable, a value computed
     outside or hoisted from ``fn``) is computed once, outside the loop.
     """
-    depends = {id(n) for n in inner}
-    order = toposort(outputs)
-    for node in order:
-        if any(id(i) in depends for i in node.inputs):
-            depends.add(id(node))
-    free: dict[int, Node] = {}
-
-    def take(n: Node) -> None:
-        if id(n) not in depends and id(n) not in free and not isinstance(n.op, Constant):
-            free[id(n)] = n
-
-    for node in order:
-        if id(node) in depends:
-            for i in node.inputs:
-                take(i)
-    for o in outputs:
-        take(o)
-    return list(free.values())
+    frontier = invariant_frontier(outputs, {id(n) for n in inner})
+    return [n for n in frontier if not isinstance(n.op, Constant)]
 
 
 def _check_arity(fn: Callable, n_rows: int, n_past: int, n_const: int) -> None:

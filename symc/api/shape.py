@@ -13,7 +13,7 @@ from .. import dtypes
 from ..errors import SymcError
 from ..graph.location import user_location, with_location
 from ..graph.node import Node
-from ..graph.types import format_shape
+from ..graph.types import format_shape, same_shape
 from ..ops.alloc import ShapeI
 from ..ops.leaves import Constant
 from .convert import as_node, constant
@@ -213,9 +213,7 @@ def stack(xs: Any, axis: int = 0) -> Node:
     first = nodes[0].type.shape
     for x in nodes[1:]:
         s = x.type.shape
-        if len(s) != len(first) or any(
-            a is not None and b is not None and a != b for a, b in zip(s, first, strict=True)
-        ):
+        if not same_shape(s, first):
             raise SymcShapeError(
                 f"stack: all arrays must have the same shape, got {_listed(nodes)}."
             )

@@ -27,6 +27,7 @@ from ..errors import (
 from ..graph.location import format_location, user_location, with_location
 from ..graph.node import Node
 from ..graph.traverse import inputs_of
+from ..graph.types import same_shape
 from ..ops.leaves import Input, Shared
 
 
@@ -75,10 +76,7 @@ def _normalize_updates(updates: Any, loc) -> list[tuple[Node, Node]]:
                 ),
                 loc,
             )
-        if e.ndim != t.ndim or any(
-            a is not None and b is not None and a != b
-            for a, b in zip(t.shape, e.shape, strict=True)
-        ):
+        if not same_shape(t.shape, e.shape):
             raise _fail(
                 SymcShapeError(
                     f"function: the update of shared variable {var.name!r} ({t.describe()}) "

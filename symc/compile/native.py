@@ -311,19 +311,9 @@ def _eval_dim(d, given: dict) -> int:
     if isinstance(d, ir.Value):
         return int(given[d.buffer])
     if isinstance(d, ir.IOp):
-        a, b = _eval_dim(d.a, given), _eval_dim(d.b, given)
-        ops = {
-            "add": lambda: a + b,
-            "sub": lambda: a - b,
-            "mul": lambda: a * b,
-            "floordiv": lambda: a // b if b else 0,
-            "max": lambda: max(a, b),
-            "min": lambda: min(a, b),
-            "bcast": lambda: b if a == 1 else a,
-            "bstride": lambda: 0 if a == 1 else b,
-            "lt": lambda: int(a < b),
-        }
-        return ops[d.op]()
+        from ..lower.dims import FOLD
+
+        return FOLD[d.op](_eval_dim(d.a, given), _eval_dim(d.b, given))
     raise SymcValueError(f"scratch_bytes: cannot evaluate the length {d!r}.")
 
 

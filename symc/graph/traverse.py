@@ -51,6 +51,30 @@ def inputs_of(outputs: Node | Iterable[Node]) -> list[Node]:
     return [n for n in toposort(outs) if n.is_leaf and not isinstance(n.op, Constant)]
 
 
+def invariant_frontier(outputs: list[Node], seeds: set[int]) -> list[Node]:
+    """What a loop body needs from outside: nodes that do not depend on ``seeds``.
+
+    ``seeds`` are the ids of the nodes that change per step (inner inputs).
+    The result holds each node that depends on none of them and is an input
+    of a node that does, or is one of ``outputs``; in order of first use.
+    """
+    depends = set(seeds)
+    order = toposort(outputs)
+    for node in order:
+        if any(id(i) in depends for i in node.inputs):
+            depends.add(id(node))
+    found: dict[int, Node] = {}
+    for node in order:
+        if id(node) in depends:
+            for i in node.inputs:
+                if id(i) not in depends:
+                    found.setdefault(id(i), i)
+    for o in outputs:
+        if id(o) not in depends:
+            found.setdefault(id(o), o)
+    return list(found.values())
+
+
 def replace(outputs: Node | Iterable[Node], replacements: Mapping[Node, object]) -> list[Node]:
     """The graph of ``outputs`` with some nodes substituted (types are re-inferred).
 

@@ -39,6 +39,13 @@ def format_shape(shape: tuple[int | None, ...]) -> str:
     return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
 
+def same_shape(a: tuple, b: tuple) -> bool:
+    """Whether static shapes ``a`` and ``b`` may describe one array (``None`` fits any length)."""
+    return len(a) == len(b) and all(
+        x is None or y is None or x == y for x, y in zip(a, b, strict=True)
+    )
+
+
 def broadcast_shapes(*shapes: tuple[int | None, ...], op: str = "broadcast") -> tuple:
     """NumPy broadcasting of static shapes; ``None`` lengths are assumed not to be 1.
 

@@ -7,27 +7,30 @@ Folding keeps the generated C free of arithmetic on constants.
 
 from __future__ import annotations
 
+import operator
+
 from codegen.ir import IOp
 
 Dim = object
 
 
+#: the value of each ``IOp`` on two ints (the kernel computes the same in C)
+FOLD = {
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "floordiv": lambda a, b: a // b if b else 0,
+    "max": max,
+    "min": min,
+    "lt": lambda a, b: int(a < b),
+    "bcast": lambda a, b: b if a == 1 else a,
+    "bstride": lambda a, b: 0 if a == 1 else b,
+}
+
+
 def _op(name: str, a: Dim, b: Dim) -> Dim:
     if isinstance(a, int) and isinstance(b, int):
-        if name == "add":
-            return a + b
-        if name == "sub":
-            return a - b
-        if name == "mul":
-            return a * b
-        if name == "floordiv":
-            return a // b
-        if name == "max":
-            return max(a, b)
-        if name == "min":
-            return min(a, b)
-        if name == "lt":
-            return int(a < b)
+        return FOLD[name](a, b)
     if name == "add" and b == 0:
         return a
     if name == "add" and a == 0:

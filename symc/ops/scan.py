@@ -61,7 +61,7 @@ import numpy as np
 from .. import dtypes
 from ..errors import SymcShapeError, SymcTypeError, SymcValueError
 from ..graph.record import record
-from ..graph.types import TensorType, format_shape
+from ..graph.types import TensorType, format_shape, same_shape
 from .base import Op
 
 
@@ -164,10 +164,7 @@ def _fits(what: str, given: TensorType, want: TensorType) -> None:
         raise SymcTypeError(
             f"scan: {what} has {given.describe()}, but the loop body expects {want.dtype}."
         )
-    if given.ndim != want.ndim or any(
-        a is not None and b is not None and a != b
-        for a, b in zip(given.shape, want.shape, strict=True)
-    ):
+    if not same_shape(given.shape, want.shape):
         raise SymcShapeError(
             f"scan: {what} has {given.describe()}, but the loop body expects "
             f"shape {format_shape(want.shape)}."

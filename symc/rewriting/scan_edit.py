@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from ..graph.node import Node
 from ..graph.record import record
-from ..graph.traverse import replace, toposort
+from ..graph.traverse import invariant_frontier, replace, toposort
 from ..ops.leaves import Constant
 from ..ops.scan import Body, Loop
 
@@ -156,26 +156,8 @@ def hoist(parts: LoopParts) -> int:
     from ..api.creation import tensor
 
     outputs = parts.outputs()
-    order = toposort(outputs)
-    variant = parts.variant()
-    for node in order:
-        if node.inputs and any(id(i) in variant for i in node.inputs):
-            variant.add(id(node))
-    moved: list[Node] = []
-    seen: set[int] = set()
-
-    def take(n: Node) -> None:
-        if id(n) in variant or id(n) in seen or not n.inputs:
-            return
-        seen.add(id(n))
-        moved.append(n)
-
-    for node in order:
-        if id(node) in variant:
-            for i in node.inputs:
-                take(i)
-    for o in outputs:
-        take(o)
+    # leaves stay: constants and the loop's own inputs are in the body already
+    moved = [n for n in invariant_frontier(outputs, parts.variant()) if n.inputs]
     if not moved:
         return 0
     outer_of = {i: o for i, o in parts.consts}
