@@ -242,13 +242,7 @@ class ElementwiseWriter:
         """Outer axes by strides, the innermost axis unit-stride (or zero) and vectorized."""
         nd = len(st.shape)
         last = nd - 1
-        out = []
-        for j in range(last):
-            ind = "    " * (j + 1)
-            lo = "lo" if j == 0 else "0"
-            hi = "hi" if j == 0 else f"n{j}"
-            out.append(f"{ind}for (int64_t i{j} = {lo}; i{j} < {hi}; ++i{j}) {{")
-            out += [ind + "    " + ln for ln in _offsets(len(views), scalar, j)]
+        out = _outer_loops(last, len(views), scalar)
         ind = "    " * nd
 
         def fixed(node) -> bool:
@@ -276,13 +270,7 @@ class ElementwiseWriter:
         return out
 
     def _strided(self, nd: int, nviews: int, scalar, body) -> list:
-        out = []
-        for j in range(nd):
-            ind = "    " * (j + 1)
-            lo = "lo" if j == 0 else "0"
-            hi = "hi" if j == 0 else f"n{j}"
-            out.append(f"{ind}for (int64_t i{j} = {lo}; i{j} < {hi}; ++i{j}) {{")
-            out += [ind + "    " + ln for ln in _offsets(nviews, scalar, j)]
+        out = _outer_loops(nd, nviews, scalar)
         ind = "    " * (nd + 1)
         pos = _at(lambda k: "0" if scalar[k] else f"o{k}_{nd - 1}")
         out += [ind + ln for ln in body(pos, lambda a: f"i{a}")]
@@ -361,6 +349,18 @@ def _at(pos):
 
 def _const(view) -> str:
     return "const " if view.buffer.role == "input" else ""
+
+
+def _outer_loops(depth: int, nviews: int, scalar) -> list:
+    """Open ``depth`` loops over ``i0..`` (axis 0 over this thread's ``lo..hi``) with offsets."""
+    out = []
+    for j in range(depth):
+        ind = "    " * (j + 1)
+        lo = "lo" if j == 0 else "0"
+        hi = "hi" if j == 0 else f"n{j}"
+        out.append(f"{ind}for (int64_t i{j} = {lo}; i{j} < {hi}; ++i{j}) {{")
+        out += [ind + "    " + ln for ln in _offsets(nviews, scalar, j)]
+    return out
 
 
 def _offsets(nviews: int, scalar, level: int) -> list:

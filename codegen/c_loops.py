@@ -82,11 +82,7 @@ class LoopWriter:
         out.append(f"    const int64_t size = {size};")
         out.append("    (void)size;")
         for k, v in enumerate(views):
-            const = "const " if v.buffer.role == "input" else ""
-            off = "" if v.offset == 0 else f" + {em.dim(v.offset)}"
-            out.append(f"    {const}{c_type(v.buffer.dtype)} *p{k} = {em.names[v.buffer]}{off};")
-            for j, s in enumerate(v.strides):
-                out.append(f"    const int64_t p{k}_s{j} = {em.dim(s)};")
+            out += view_decls(em, f"p{k}", v)
         return out
 
     def _offsets(self, views: list, axis: int, level: int, var: str) -> list:
@@ -325,16 +321,21 @@ def gemm_operands(em, st: Gemm) -> list:
     Declares ``m, n, k, nb`` and, for ``a``, ``b``, ``c``, a pointer and
     ``<tag>_s0..2``; :func:`gemm_batch_args` spells one batch entry's call.
     """
-    ct = c_type(st.c.buffer.dtype)
     out = ["{"]
     for name, d in (("m", st.m), ("n", st.n), ("k", st.k), ("nb", st.batch)):
         out.append(f"    const int64_t {name} = {em.dim(d)};")
     for tag, view in (("a", st.a), ("b", st.b), ("c", st.c)):
-        const = "const " if view.buffer.role == "input" else ""
-        off = "" if view.offset == 0 else f" + {em.dim(view.offset)}"
-        out.append(f"    {const}{ct} *{tag} = {em.names[view.buffer]}{off};")
-        for j, s in enumerate(view.strides):
-            out.append(f"    const int64_t {tag}_s{j} = {em.dim(s)};")
+        out += view_decls(em, tag, view)
+    return out
+
+
+def view_decls(em, tag: str, view) -> list:
+    """``tag``: a pointer to ``view``'s first element; ``tag_s<j>``: its strides (elements)."""
+    const = "const " if view.buffer.role == "input" else ""
+    off = "" if view.offset == 0 else f" + {em.dim(view.offset)}"
+    ct = c_type(view.buffer.dtype)
+    out = [f"    {const}{ct} *{tag} = {em.names[view.buffer]}{off};"]
+    out += [f"    const int64_t {tag}_s{j} = {em.dim(s)};" for j, s in enumerate(view.strides)]
     return out
 
 
