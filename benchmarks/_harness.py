@@ -1,4 +1,4 @@
-"""Small helpers shared by the benchmark scripts: timing, child processes, tables.
+"""Small helpers shared by the benchmark scripts: timing, child processes, tables, workloads.
 
 Every script measures all its systems in one run and prints one Markdown
 table per workload: rows are systems, columns median / min / max and the
@@ -310,6 +310,33 @@ def jax_setup():
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     return jax
+
+
+def symc_first_result(build: Callable[[], tuple], data: Callable[[], list]) -> dict:
+    """A compile child's report: compile ``build()``'s graph for backend "c" and call it once.
+
+    ``build()`` returns ``(inputs, outputs)``; ``data()`` makes the call's
+    arguments, untimed. ``seconds`` runs from graph building to the first
+    result; ``import_s`` is the time of ``import symc``.
+    """
+    args = data()
+    t_imp = clock()
+    import symc as sc
+
+    t0 = clock()
+    inputs, outputs = build()
+    f = sc.function(inputs, outputs, backend="c")
+    f(*args)
+    return {"seconds": clock() - t0, "import_s": t0 - t_imp, "timings": f._loaded.timings}
+
+
+def elementwise_chain(lib, x, n: int):
+    """``n`` elementwise ops on ``x`` in turn: sin, multiply by a constant, add a constant."""
+    y = x
+    for k in range(n):
+        r = k % 3
+        y = lib.sin(y) if r == 0 else y * 1.0001 if r == 1 else y + 0.5
+    return y
 
 
 def symc_breakdown(build: Callable[[], tuple], data: Callable[[], list]) -> dict:

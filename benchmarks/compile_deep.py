@@ -51,15 +51,7 @@ def symc_graph():
 
 
 def child_symc() -> None:
-    args = data()
-    t_imp = h.clock()
-    import symc as sc
-
-    t0 = h.clock()
-    inputs, outputs = symc_graph()
-    f = sc.function(inputs, outputs, backend="c")
-    f(*args)
-    h.report(seconds=h.clock() - t0, import_s=t0 - t_imp, timings=f._loaded.timings)
+    h.report(**h.symc_first_result(symc_graph, data))
 
 
 def child_symc_breakdown() -> None:

@@ -25,43 +25,43 @@ from collections.abc import Callable
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks._harness import elementwise_chain  # noqa: E402
+
 CHAIN = 10_000
 LAYERS = 6
 REPEATS = 7
 
 
-def _chain(lib, x, n: int):
-    y = x
-    for k in range(n):
-        r = k % 3
-        y = lib.sin(y) if r == 0 else y * 1.0001 if r == 1 else y + 0.5
-    return y
+def _workloads(lib, grad, as_row) -> dict[str, Callable[[], object]]:
+    """The three workloads in ``lib`` (symc or ``pytensor.tensor``); ``as_row(v)`` is v[None, :]."""
+
+    def build_chain():
+        x = lib.vector("x")
+        return lib.sum(elementwise_chain(lib, x, CHAIN)), x
+
+    def grad_chain():
+        cost, x = build_chain()
+        return grad(cost, x)
+
+    def mlp_grad():
+        x = lib.vector("x")
+        params = []
+        h = x
+        for k in range(LAYERS):
+            W = lib.matrix(f"W{k}")
+            b = lib.vector(f"b{k}")
+            params += [W, b]
+            h = lib.tanh(lib.sum(W * as_row(h), axis=1) + b)
+        cost = lib.mean(lib.softplus(-h)) + 1e-3 * sum(lib.sum(p**2) for p in params)
+        return grad(cost, params)
+
+    return {"chain 10k": build_chain, "grad chain 10k": grad_chain, "mlp grad": mlp_grad}
 
 
 def symc_workloads() -> dict[str, Callable[[], object]]:
     import symc as sc
 
-    def build_chain():
-        x = sc.vector("x")
-        return sc.sum(_chain(sc, x, CHAIN)), x
-
-    def grad_chain():
-        cost, x = build_chain()
-        return sc.grad(cost, x)
-
-    def mlp_grad():
-        x = sc.vector("x")
-        params = []
-        h = x
-        for k in range(LAYERS):
-            W = sc.matrix(f"W{k}")
-            b = sc.vector(f"b{k}")
-            params += [W, b]
-            h = sc.tanh(sc.sum(W * sc.expand_dims(h, 0), axis=1) + b)
-        cost = sc.mean(sc.softplus(-h)) + 1e-3 * sum(sc.sum(p**2) for p in params)
-        return sc.grad(cost, params)
-
-    return {"chain 10k": build_chain, "grad chain 10k": grad_chain, "mlp grad": mlp_grad}
+    return _workloads(sc, sc.grad, lambda v: sc.expand_dims(v, 0))
 
 
 def pytensor_workloads() -> dict[str, Callable[[], object]] | None:
@@ -70,28 +70,7 @@ def pytensor_workloads() -> dict[str, Callable[[], object]] | None:
         import pytensor.tensor as pt
     except ImportError:
         return None
-
-    def build_chain():
-        x = pt.vector("x")
-        return pt.sum(_chain(pt, x, CHAIN)), x
-
-    def grad_chain():
-        cost, x = build_chain()
-        return pytensor.grad(cost, x)
-
-    def mlp_grad():
-        x = pt.vector("x")
-        params = []
-        h = x
-        for k in range(LAYERS):
-            W = pt.matrix(f"W{k}")
-            b = pt.vector(f"b{k}")
-            params += [W, b]
-            h = pt.tanh(pt.sum(W * h.dimshuffle("x", 0), axis=1) + b)
-        cost = pt.mean(pt.softplus(-h)) + 1e-3 * sum(pt.sum(p**2) for p in params)
-        return pytensor.grad(cost, params)
-
-    return {"chain 10k": build_chain, "grad chain 10k": grad_chain, "mlp grad": mlp_grad}
+    return _workloads(pt, pytensor.grad, lambda v: v.dimshuffle("x", 0))
 
 
 def measure(fn: Callable[[], object], repeats: int = REPEATS) -> list[float]:

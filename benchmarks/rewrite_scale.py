@@ -25,18 +25,21 @@ from collections.abc import Callable
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks._harness import elementwise_chain  # noqa: E402
+
 LAYERS = 50
 WIDTH = 8
 SIZES = (1_000, 10_000, 100_000)
 REPEATS = 5
 
 
-def _chain(lib, x, n_nodes: int):
-    y = x
-    for k in range(n_nodes):
-        r = k % 3
-        y = lib.sin(y) if r == 0 else y * 1.0001 if r == 1 else y + 0.5
-    return y
+def _chain_builder(lib, n: int) -> Callable[[], list]:
+    """Builds the ``n``-op chain on a fresh vector of ``lib``, each call."""
+
+    def build():
+        return [elementwise_chain(lib, lib.vector("x"), n)]
+
+    return build
 
 
 def _mlp(lib, grad, layers: int):
@@ -65,19 +68,12 @@ def symc_cases() -> dict[str, tuple[Callable, Callable, int]]:
     from symc.graph.traverse import toposort
     from symc.rewriting import optimize
 
-    def chain(n):
-        def build():
-            x = sc.vector("x")
-            return [_chain(sc, x, n)]
-
-        return build
-
     def mlp():
         return _mlp(sc, sc.grad, LAYERS)
 
     cases = {"mlp50 grad": (mlp, optimize, len(toposort(mlp())))}
     for n in SIZES:
-        cases[f"chain {n // 1000}k"] = (chain(n), optimize, n + 3)
+        cases[f"chain {n // 1000}k"] = (_chain_builder(sc, n), optimize, n + 3)
     return cases
 
 
@@ -92,19 +88,12 @@ def pytensor_cases() -> dict[str, tuple[Callable, Callable, int]] | None:
     def rewrite(outs):
         return rewrite_graph(outs, include=("fast_run",), clone=False)
 
-    def chain(n):
-        def build():
-            x = pt.vector("x")
-            return [_chain(pt, x, n)]
-
-        return build
-
     def mlp():
         return _mlp(pt, pytensor.grad, LAYERS)
 
     cases = {"mlp50 grad": (mlp, rewrite, 0)}
     for n in SIZES[:-1]:  # 100k: minutes, and PyTensor's recursion limits
-        cases[f"chain {n // 1000}k"] = (chain(n), rewrite, n + 3)
+        cases[f"chain {n // 1000}k"] = (_chain_builder(pt, n), rewrite, n + 3)
     return cases
 
 

@@ -23,9 +23,8 @@ print(json.dumps({"import": after_import, "use": after_use}))
 """
 
 
-def _run(tmp_path) -> dict:
-    home = tmp_path / "home"
-    home.mkdir()
+def _probe(code: str, home, cwd) -> dict:
+    """Run ``code`` in a fresh interpreter (no SYMC_ settings, ``home`` as HOME): its JSON line."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYMC_")}
     env.update(
         PYTHONPATH=ROOT,
@@ -34,15 +33,21 @@ def _run(tmp_path) -> dict:
         PYTHONDONTWRITEBYTECODE="1",
     )
     out = subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", code],
         env=env,
-        cwd=tmp_path,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    result = json.loads(out.stdout)
+    return json.loads(out.stdout)
+
+
+def _run(tmp_path) -> dict:
+    home = tmp_path / "home"
+    home.mkdir()
+    result = _probe(PROBE, home, tmp_path)
     result["created"] = sorted(os.listdir(tmp_path))
     result["home"] = sorted(os.listdir(home))
     return result
@@ -94,18 +99,7 @@ print(json.dumps({"modules": sorted(sys.modules), "grad": repr(g.type)}))
 def test_grad_of_a_loop_free_cost_skips_the_loop_and_fusion_rules(tmp_path):
     # grad stabilizes its cost first; without a scan in the process the loop
     # rules have nothing to rewrite, and fusion is not a stabilizing phase
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SYMC_")}
-    env.update(PYTHONPATH=ROOT, HOME=str(tmp_path), PYTHONDONTWRITEBYTECODE="1")
-    out = subprocess.run(
-        [sys.executable, "-c", GRAD_PROBE],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 0, out.stderr
-    modules = json.loads(out.stdout)["modules"]
+    modules = _probe(GRAD_PROBE, tmp_path, tmp_path)["modules"]
     assert "symc.rewriting.stabilize" in modules  # the probe did stabilize
     for name in ("symc.ops.scan", "symc.rewriting.scan_rules", "symc.rewriting.fuse"):
         assert name not in modules, f"grad of a loop-free cost imported {name}"

@@ -48,3 +48,15 @@ def relayout(arr: np.ndarray, how: str) -> np.ndarray:
 
 
 layouts = st.sampled_from(["c", "strided", "fortran", "reversed"])
+
+
+def one_array(shape=None, dtypes=ALL_DTYPES) -> dict:
+    """``@given`` keywords for a test of one array: ``shape`` (default :func:`shapes`),
+    ``dtype`` (one of ``dtypes``), layout ``how``, ``static`` and ``data``."""
+    return dict(
+        shape=shapes() if shape is None else shape,
+        dtype=st.sampled_from(dtypes),
+        how=layouts,
+        static=st.booleans(),
+        data=st.data(),
+    )

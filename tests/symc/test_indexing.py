@@ -4,7 +4,6 @@ parts), integer-array indexing and ``take``; their gradients; their errors."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,43 +14,14 @@ import symc as sc
 from symc.ops.alloc import ShapeI
 from symc.ops.index import AdvancedIncSubtensor, IncSubtensor
 
-from .arrays import ALL_DTYPES, FLOAT_DTYPES, layouts, relayout, shapes, values
+from .arrays import ALL_DTYPES, FLOAT_DTYPES, layouts, one_array, relayout, shapes, values
+from .checks import check_exact, grad_point, located, static_shape_ok, symbolic_input
 
 # ``backend`` is a read-only string, so sharing it across examples is safe
 _FIXTURE_OK = [HealthCheck.function_scoped_fixture]
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=_FIXTURE_OK)
 GRAD_SETTINGS = settings(max_examples=10, deadline=None, suppress_health_check=_FIXTURE_OK)
 STEPS = [None, 1, 2, 3, -1, -2, -3]
-
-
-def _input(name, arr, static):
-    shape = arr.shape if static else (None,) * arr.ndim
-    return sc.tensor(name, shape, arr.dtype.name)
-
-
-def _check(got, want):
-    got = np.asarray(got)
-    assert got.dtype == want.dtype, (got.dtype, want.dtype)
-    assert got.shape == want.shape, (got.shape, want.shape)
-    np.testing.assert_array_equal(got, want)
-
-
-def _static_ok(node, want, exact):
-    assert node.type.ndim == want.ndim, (node.type.shape, want.shape)
-    if exact:
-        assert node.type.shape == want.shape, (node.type.shape, want.shape)
-    for d, w in zip(node.type.shape, want.shape, strict=True):
-        assert d is None or d == w, (node.type.shape, want.shape)
-
-
-def _located(info, *words):
-    """The message names ``words`` and the line of this file that raised."""
-    msg = str(info.value)
-    here = Path(__file__).resolve()
-    entry = next(e for e in info.traceback if Path(str(e.path)).resolve() == here)
-    assert f"test_indexing.py:{entry.lineno + 1}" in msg, msg
-    for w in words:
-        assert w in msg, (w, msg)
 
 
 @st.composite
@@ -109,21 +79,15 @@ def _symbolize(index, choose):
 
 
 @SETTINGS
-@given(
-    shape=shapes(max_dims=3),
-    dtype=st.sampled_from(ALL_DTYPES),
-    how=layouts,
-    static=st.booleans(),
-    data=st.data(),
-)
+@given(**one_array())
 def test_basic_indexing(backend, shape, dtype, how, static, data):
     a = relayout(values(dtype, shape, np.random.default_rng(0)), how)
     index = data.draw(basic_indices(shape))
-    x = _input("x", a, static)
+    x = symbolic_input("x", a, static)
     y = x[index]
     want = a[index]
-    _check(sc.function([x], y, backend=backend, on_unused_input="ignore")(a), want)
-    _static_ok(y, want, exact=static)
+    check_exact(sc.function([x], y, backend=backend, on_unused_input="ignore")(a), want)
+    static_shape_ok(y, want, exact=static)
 
 
 @SETTINGS
@@ -132,12 +96,12 @@ def test_symbolic_indices_and_bounds(backend, shape, how, static, data):
     a = relayout(values("float32", shape, np.random.default_rng(1)), how)
     index = data.draw(basic_indices(shape))
     sym_index, syms, vals = _symbolize(index, lambda: data.draw(st.booleans()))
-    x = _input("x", a, static)
+    x = symbolic_input("x", a, static)
     y = x[sym_index]
     got = sc.function([x, *syms], y, backend=backend, on_unused_input="ignore")(a, *vals)
     want = a[index]
-    _check(got, want)
-    _static_ok(y, want, exact=static and not syms)
+    check_exact(got, want)
+    static_shape_ok(y, want, exact=static and not syms)
 
 
 def test_simple_forms(backend):
@@ -147,14 +111,14 @@ def test_simple_forms(backend):
     got = sc.function([v, i, j], outs, backend=backend)(a, 1, 4)
     wants = [a[1:], a[::-1], a[1], a[1:4], a[-1], a[4:1:-1], a[None], a, a]
     for g, w in zip(got, wants, strict=True):
-        _check(g, w)
+        check_exact(g, w)
     assert v[...] is v and v[:] is v
     assert v[1:] is v[1:]  # interned: one node per expression
     s = sc.scalar("s")
     got = sc.function([s], [s[None], s[...], s[None, None, ...]], backend=backend)(2.5)
-    _check(got[0], np.array([2.5]))
-    _check(got[1], np.array(2.5))
-    _check(got[2], np.array([[2.5]]))
+    check_exact(got[0], np.array([2.5]))
+    check_exact(got[1], np.array(2.5))
+    check_exact(got[2], np.array([[2.5]]))
 
 
 def test_static_shapes():
@@ -196,7 +160,7 @@ def take_case(draw):
 def test_take(backend, case, dtype, how, static, source):
     shape, axis, idx = case
     a = relayout(values(dtype, shape, np.random.default_rng(2)), how)
-    x = _input("x", a, static)
+    x = symbolic_input("x", a, static)
     inputs, args = [x], [a]
     if source == "node":
         ind = sc.tensor("idx", (None,) * idx.ndim, "int64")
@@ -209,18 +173,18 @@ def test_take(backend, case, dtype, how, static, source):
         ind = idx
     y = sc.take(x, ind, axis=axis)
     want = np.take(a, idx, axis=axis)
-    _check(sc.function(inputs, y, backend=backend)(*args), want)
-    _static_ok(y, want, exact=static and source != "node")
+    check_exact(sc.function(inputs, y, backend=backend)(*args), want)
+    static_shape_ok(y, want, exact=static and source != "node")
     if idx.ndim == 1 and axis in (0, -len(shape)):
         z = x[ind]
-        _check(sc.function(inputs, z, backend=backend)(*args), a[idx])
+        check_exact(sc.function(inputs, z, backend=backend)(*args), a[idx])
 
 
 def test_take_flat(backend):
     M = sc.matrix("M")
     a = np.arange(12.0).reshape(3, 4)
     got = sc.function([M], sc.take(M, [[11, -1], [0, 5]]), backend=backend)(a)
-    _check(got, np.take(a, [[11, -1], [0, 5]]))
+    check_exact(got, np.take(a, [[11, -1], [0, 5]]))
 
 
 MIXED = [
@@ -245,10 +209,10 @@ def test_mixed_indexing(backend, k):
     x, i = sc.tensor("x", (None, 4, 5)), sc.tensor("i", (None, None), "int64")
     y = MIXED[k](x, i)
     want = MIXED[k](a, idx)
-    _check(sc.function([x, i], y, backend=backend)(a, idx), want)
-    _static_ok(y, want, exact=False)
-    _check(sc.function([x], MIXED[k](x, idx), backend=backend)(a), want)
-    _check(sc.function([x], MIXED[k](x, idx.tolist()), backend=backend)(a), want)
+    check_exact(sc.function([x, i], y, backend=backend)(a, idx), want)
+    static_shape_ok(y, want, exact=False)
+    check_exact(sc.function([x], MIXED[k](x, idx), backend=backend)(a), want)
+    check_exact(sc.function([x], MIXED[k](x, idx.tolist()), backend=backend)(a), want)
 
 
 def test_inc_ops_add_into_their_input(backend):
@@ -264,8 +228,8 @@ def test_inc_ops_add_into_their_input(backend):
     want0[::-2, 1] += b
     want1 = a.copy()
     np.add.at(want1, (slice(None), idx), c)
-    _check(got[0], want0)
-    _check(got[1], want1)
+    check_exact(got[0], want0)
+    check_exact(got[1], want1)
     sc.verify_grad(lambda x, y: IncSubtensor(items)(x, y) ** 2, [a, b], backend=backend)
     sc.verify_grad(lambda x, z: AdvancedIncSubtensor(1)(x, z, idx) ** 2, [a, c], backend=backend)
 
@@ -273,19 +237,15 @@ def test_inc_ops_add_into_their_input(backend):
 # --- gradients -------------------------------------------------------------------
 
 
-def _point(shape, seed, dtype="float64"):
-    return np.random.default_rng(seed).uniform(-2, 2, size=shape).astype(dtype)
-
-
 @GRAD_SETTINGS
 @given(shape=shapes(max_dims=3, max_side=3), dtype=st.sampled_from(FLOAT_DTYPES), data=st.data())
 def test_basic_indexing_grad(backend, shape, dtype, data):
     index = data.draw(basic_indices(shape))
-    sc.verify_grad(lambda x: x[index] * 2.0, [_point(shape, 3, dtype)], backend=backend)
+    sc.verify_grad(lambda x: x[index] * 2.0, [grad_point(shape, 3, dtype)], backend=backend)
 
 
 def test_slice_grads(backend):
-    pt = _point((5, 4), 4)
+    pt = grad_point((5, 4), 4)
     for index in [
         (slice(None, None, -1),),
         (slice(4, 0, -2), slice(1, None, 2)),
@@ -302,7 +262,7 @@ def test_symbolic_index_grad(backend):
         n = ShapeI(0)(x)
         return x[n - 2] * 3.0 + x[n - 4 : n - 1 : 2, ::-1] ** 2
 
-    sc.verify_grad(fn, [_point((5, 3), 5)], backend=backend)
+    sc.verify_grad(fn, [grad_point((5, 3), 5)], backend=backend)
 
 
 def test_symbolic_index_grad_values(backend):
@@ -321,7 +281,7 @@ def test_symbolic_index_grad_values(backend):
 def test_take_grad(backend, case, dtype):
     shape, axis, idx = case
     sc.verify_grad(
-        lambda x: sc.take(x, idx, axis=axis) ** 2, [_point(shape, 6, dtype)], backend=backend
+        lambda x: sc.take(x, idx, axis=axis) ** 2, [grad_point(shape, 6, dtype)], backend=backend
     )
 
 
@@ -335,7 +295,7 @@ def test_take_repeated_indices_grad(backend):
     got = sc.function([v, idx], g, backend=backend, on_unused_input="ignore")(a, ind)
     np.testing.assert_allclose(got, want)
     sc.verify_grad(lambda x: sc.take(x, ind) ** 3, [a], backend=backend)
-    sc.verify_grad(lambda x: x[[1, 1, 0], 1:] ** 2, [_point((3, 3), 7)], backend=backend)
+    sc.verify_grad(lambda x: x[[1, 1, 0], 1:] ** 2, [grad_point((3, 3), 7)], backend=backend)
 
 
 def test_grad_through_views(backend):
@@ -368,69 +328,69 @@ def test_build_time_errors():
     M = sc.tensor("M", (3, 4))
     with pytest.raises(sc.SymcIndexError) as info:
         M[1, 4]
-    _located(info, "index 4", "axis 1", "(3, 4)")
+    located(info, "index 4", "axis 1", "(3, 4)")
     with pytest.raises(sc.SymcIndexError) as info:
         M[-4]
-    _located(info, "index -4", "axis 0", "(3, 4)")
+    located(info, "index -4", "axis 0", "(3, 4)")
     with pytest.raises(sc.SymcIndexError) as info:
         M[0, 0, 0]
-    _located(info, "too many indices", "(3, 4)")
+    located(info, "too many indices", "(3, 4)")
     with pytest.raises(sc.SymcIndexError) as info:
         M[..., 0, ...]
-    _located(info, "Ellipsis", "(3, 4)")
+    located(info, "Ellipsis", "(3, 4)")
     with pytest.raises(sc.SymcTypeError) as info:
         M[1.0]
-    _located(info, "integers", "1.0", "(3, 4)")
+    located(info, "integers", "1.0", "(3, 4)")
     with pytest.raises(sc.SymcTypeError) as info:
         M[sc.scalar("f")]
-    _located(info, "integers", "float64")
+    located(info, "integers", "float64")
     with pytest.raises(sc.SymcTypeError) as info:
         M[:1.5]
-    _located(info, "slice stop", "1.5")
+    located(info, "slice stop", "1.5")
     with pytest.raises(sc.SymcTypeError) as info:
         M[:, "a"]
-    _located(info, "'a'", "supported")
+    located(info, "'a'", "supported")
     with pytest.raises(sc.SymcValueError) as info:
         M[::0]
-    _located(info, "step", "zero", "(3, 4)")
+    located(info, "step", "zero", "(3, 4)")
 
 
 def test_unsupported_forms_say_what_is_supported():
     M = sc.tensor("M", (3, 4))
     with pytest.raises(sc.SymcIndexError) as info:
         M[M > 0]
-    _located(info, "boolean", "supported")
+    located(info, "boolean", "supported")
     with pytest.raises(sc.SymcIndexError) as info:
         M[np.array([True, False, True])]
-    _located(info, "boolean", "supported")
+    located(info, "boolean", "supported")
     with pytest.raises(sc.SymcIndexError) as info:
         M[True]
-    _located(info, "boolean")
+    located(info, "boolean")
     with pytest.raises(sc.SymcIndexError) as info:
         M[[0, 1], [1, 2]]
-    _located(info, "only one integer-array index", "sc.take")
+    located(info, "only one integer-array index", "sc.take")
     with pytest.raises(sc.SymcTypeError) as info:
         M[np.array([0.5])]
-    _located(info, "integers", "float64")
+    located(info, "integers", "float64")
 
 
 def test_take_errors():
     M = sc.tensor("M", (3, 4))
     with pytest.raises(sc.SymcIndexError) as info:
         sc.take(M, [0, 5], axis=1)
-    _located(info, "take", "index 5", "axis 1", "(3, 4)")
+    located(info, "take", "index 5", "axis 1", "(3, 4)")
     with pytest.raises(sc.SymcIndexError) as info:
         M[[0, -4]]
-    _located(info, "take", "index -4", "axis 0", "(3, 4)")
+    located(info, "take", "index -4", "axis 0", "(3, 4)")
     with pytest.raises(sc.SymcValueError) as info:
         sc.take(M, [0], axis=2)
-    _located(info, "take", "axis 2", "(3, 4)")
+    located(info, "take", "axis 2", "(3, 4)")
     with pytest.raises(sc.SymcTypeError) as info:
         sc.take(M, sc.vector("f"), axis=0)
-    _located(info, "take", "float64")
+    located(info, "take", "float64")
     with pytest.raises(sc.SymcIndexError) as info:
         sc.take(M, [True, False], axis=0)
-    _located(info, "take", "boolean")
+    located(info, "take", "boolean")
 
 
 def test_run_time_errors(backend):

@@ -4,7 +4,6 @@ concatenate, stack, broadcast_to; their gradients; their error messages."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +13,8 @@ from hypothesis import strategies as st
 import symc as sc
 from symc.ops.alloc import ShapeI
 
-from .arrays import ALL_DTYPES, FLOAT_DTYPES, layouts, relayout, shapes, values
+from .arrays import ALL_DTYPES, FLOAT_DTYPES, layouts, one_array, relayout, shapes, values
+from .checks import check_exact, grad_point, located, static_shape_ok, symbolic_input
 
 # ``backend`` is a read-only string, so sharing it across examples is safe
 _FIXTURE_OK = [HealthCheck.function_scoped_fixture]
@@ -22,59 +22,21 @@ SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=_FIXTU
 GRAD_SETTINGS = settings(max_examples=8, deadline=None, suppress_health_check=_FIXTURE_OK)
 
 
-def _input(name, arr, static):
-    """A symbolic input for ``arr``: with its static shape, or with every length unknown."""
-    shape = arr.shape if static else (None,) * arr.ndim
-    return sc.tensor(name, shape, arr.dtype.name)
-
-
-def _check(got, want):
-    got = np.asarray(got)
-    assert got.dtype == want.dtype, (got.dtype, want.dtype)
-    assert got.shape == want.shape, (got.shape, want.shape)
-    np.testing.assert_array_equal(got, want)
-
-
-def _static_ok(node, want):
-    """The static shape agrees with the run-time one wherever it is known."""
-    assert node.type.ndim == want.ndim
-    for d, w in zip(node.type.shape, want.shape, strict=True):
-        assert d is None or d == w, (node.type.shape, want.shape)
-
-
-def _located(info, *words):
-    """The message names ``words`` and the line of this file that raised."""
-    msg = str(info.value)
-    here = Path(__file__).resolve()
-    entry = next(e for e in info.traceback if Path(str(e.path)).resolve() == here)
-    assert f"test_shape_ops.py:{entry.lineno + 1}" in msg, msg
-    for w in words:
-        assert w in msg, (w, msg)
-
-
 # --- forward ---------------------------------------------------------------------
 
 
 @SETTINGS
-@given(
-    shape=shapes(),
-    dtype=st.sampled_from(ALL_DTYPES),
-    how=layouts,
-    static=st.booleans(),
-    data=st.data(),
-)
+@given(**one_array())
 def test_transpose(backend, shape, dtype, how, static, data):
     rng = np.random.default_rng(0)
     a = relayout(values(dtype, shape, rng), how)
     perm = tuple(data.draw(st.permutations(range(len(shape)))))
-    x = _input("x", a, static)
+    x = symbolic_input("x", a, static)
     outs = [x.T, sc.transpose(x, perm), x.transpose(*perm)]
     got = sc.function([x], outs, backend=backend)(a)
     for node, g, want in zip(outs, got, [a.T, a.transpose(perm), a.transpose(perm)], strict=True):
-        _check(g, want)
-        _static_ok(node, want)
-        if static:
-            assert node.type.shape == want.shape
+        check_exact(g, want)
+        static_shape_ok(node, want, exact=static)
 
 
 @SETTINGS
@@ -84,26 +46,20 @@ def test_expand_dims(backend, shape, dtype, how, data):
     nd = len(shape) + 1
     axis = data.draw(st.integers(-nd, nd - 1))
     two = tuple(data.draw(st.permutations(range(nd + 1)))[:2])
-    x = _input("x", a, True)
+    x = symbolic_input("x", a, True)
     y1, y2 = sc.expand_dims(x, axis), sc.expand_dims(x, two)
     got = sc.function([x], [y1, y2], backend=backend)(a)
-    _check(got[0], np.expand_dims(a, axis))
-    _check(got[1], np.expand_dims(a, two))
+    check_exact(got[0], np.expand_dims(a, axis))
+    check_exact(got[1], np.expand_dims(a, two))
     assert y1.type.shape == np.expand_dims(a, axis).shape
 
 
 @SETTINGS
-@given(
-    shape=shapes(max_side=2),
-    dtype=st.sampled_from(ALL_DTYPES),
-    how=layouts,
-    static=st.booleans(),
-    data=st.data(),
-)
+@given(**one_array(shapes(max_side=2)))
 def test_squeeze(backend, shape, dtype, how, static, data):
     a = relayout(values(dtype, shape, np.random.default_rng(2)), how)
     ones = [k for k, d in enumerate(shape) if d == 1]
-    x = _input("x", a, static)
+    x = symbolic_input("x", a, static)
     outs, wants = [], []
     if static:  # axis=None drops the axes known to have length 1
         outs.append(sc.squeeze(x))
@@ -117,8 +73,8 @@ def test_squeeze(backend, shape, dtype, how, static, data):
         return
     got = sc.function([x], outs, backend=backend)(a)
     for node, g, w in zip(outs, got, wants, strict=True):
-        _check(g, w)
-        _static_ok(node, w)
+        check_exact(g, w)
+        static_shape_ok(node, w)
 
 
 def _reshapes(shape):
@@ -132,39 +88,31 @@ def _reshapes(shape):
 
 
 @SETTINGS
-@given(
-    shape=shapes(),
-    dtype=st.sampled_from(ALL_DTYPES),
-    how=layouts,
-    static=st.booleans(),
-    data=st.data(),
-)
+@given(**one_array())
 def test_reshape_and_flatten(backend, shape, dtype, how, static, data):
     a = relayout(values(dtype, shape, np.random.default_rng(3)), how)
     target = data.draw(st.sampled_from(_reshapes(shape)))
-    x = _input("x", a, static)
+    x = symbolic_input("x", a, static)
     outs = [sc.reshape(x, target), x.flatten(), sc.flatten(x)]
     got = sc.function([x], outs, backend=backend)(a)
-    _check(got[0], a.reshape(target))
-    _check(got[1], a.flatten())
-    _check(got[2], a.flatten())
-    if static:
-        assert outs[0].type.shape == a.reshape(target).shape
-    _static_ok(outs[0], a.reshape(target))
+    check_exact(got[0], a.reshape(target))
+    check_exact(got[1], a.flatten())
+    check_exact(got[2], a.flatten())
+    static_shape_ok(outs[0], a.reshape(target), exact=static)
 
 
 @SETTINGS
 @given(shape=shapes(min_dims=1, min_side=1), how=layouts, data=st.data())
 def test_reshape_symbolic_lengths(backend, shape, how, data):
     a = relayout(values("float64", shape, np.random.default_rng(4)), how)
-    x = _input("x", a, data.draw(st.booleans()))
+    x = symbolic_input("x", a, data.draw(st.booleans()))
     n = sc.iscalar("n")
     y = sc.reshape(x, (n, -1))
     z = x.reshape(ShapeI(0)(x), -1, 1)
     assert y.type.shape == (None, None)
     got = sc.function([x, n], [y, z], backend=backend)(a, shape[0])
-    _check(got[0], a.reshape(shape[0], -1))
-    _check(got[1], a.reshape(shape[0], -1, 1))
+    check_exact(got[0], a.reshape(shape[0], -1))
+    check_exact(got[1], a.reshape(shape[0], -1, 1))
 
 
 @SETTINGS
@@ -184,14 +132,12 @@ def test_concatenate(backend, base, lengths, dts, how, static, data):
     for k, n in enumerate(lengths):
         shape = base[:ax] + (n,) + base[ax + 1 :]
         arrays.append(relayout(values(dts[k], shape, rng), how))
-    xs = [_input(f"x{k}", a, static) for k, a in enumerate(arrays)]
+    xs = [symbolic_input(f"x{k}", a, static) for k, a in enumerate(arrays)]
     y = sc.concatenate(xs, axis=axis)
     want = np.concatenate(arrays, axis=axis)
     assert y.dtype == want.dtype.name
-    _check(sc.function(xs, y, backend=backend)(*arrays), want)
-    _static_ok(y, want)
-    if static:
-        assert y.type.shape == want.shape
+    check_exact(sc.function(xs, y, backend=backend)(*arrays), want)
+    static_shape_ok(y, want, exact=static)
 
 
 @SETTINGS
@@ -207,20 +153,18 @@ def test_stack(backend, shape, k, dtype, how, static, data):
     rng = np.random.default_rng(6)
     axis = data.draw(st.integers(-len(shape) - 1, len(shape)))
     arrays = [relayout(values(dtype, shape, rng), how) for _ in range(k)]
-    xs = [_input(f"x{j}", a, static) for j, a in enumerate(arrays)]
+    xs = [symbolic_input(f"x{j}", a, static) for j, a in enumerate(arrays)]
     y = sc.stack(xs, axis=axis)
     want = np.stack(arrays, axis=axis)
-    _check(sc.function(xs, y, backend=backend)(*arrays), want)
-    _static_ok(y, want)
-    if static:
-        assert y.type.shape == want.shape
+    check_exact(sc.function(xs, y, backend=backend)(*arrays), want)
+    static_shape_ok(y, want, exact=static)
 
 
 def test_concatenate_axis_none_and_constants(backend):
     x = sc.matrix("x")
     a = np.arange(6.0).reshape(2, 3)
     y = sc.concatenate([x, np.array([7.0, 8.0])], axis=None)
-    _check(sc.function([x], y, backend=backend)(a), np.concatenate([a, [7.0, 8.0]], axis=None))
+    check_exact(sc.function([x], y, backend=backend)(a), np.concatenate([a, [7.0, 8.0]], axis=None))
     assert sc.concatenate([x]) is x
 
 
@@ -236,7 +180,7 @@ def test_concatenate_axis_none_and_constants(backend):
 def test_broadcast_to(backend, shape, lead, dtype, how, symbolic, data):
     a = relayout(values(dtype, shape, np.random.default_rng(7)), how)
     target = lead + tuple(data.draw(st.integers(0, 3)) if d == 1 else d for d in shape)
-    x = _input("x", a, True)
+    x = symbolic_input("x", a, True)
     inputs = [x]
     spec: list = list(target)
     if symbolic and target:
@@ -246,16 +190,12 @@ def test_broadcast_to(backend, shape, lead, dtype, how, symbolic, data):
     y = sc.broadcast_to(x, tuple(spec))
     want = np.broadcast_to(a, target)
     args = [a] + ([target[0]] if len(inputs) == 2 else [])
-    _check(sc.function(inputs, y, backend=backend)(*args), want)
-    _static_ok(y, want)
+    check_exact(sc.function(inputs, y, backend=backend)(*args), want)
+    static_shape_ok(y, want)
     assert y.type.shape[1:] == want.shape[1:]
 
 
 # --- gradients -------------------------------------------------------------------
-
-
-def _point(shape, seed, dtype="float64"):
-    return np.random.default_rng(seed).uniform(-2, 2, size=shape).astype(dtype)
 
 
 @GRAD_SETTINGS
@@ -267,7 +207,7 @@ def _point(shape, seed, dtype="float64"):
 )
 def test_concatenate_grad(backend, base, lengths, dtype, data):
     ax = data.draw(st.integers(0, len(base) - 1))
-    pts = [_point(base[:ax] + (n,) + base[ax + 1 :], k, dtype) for k, n in enumerate(lengths)]
+    pts = [grad_point(base[:ax] + (n,) + base[ax + 1 :], k, dtype) for k, n in enumerate(lengths)]
     sc.verify_grad(lambda *xs: sc.concatenate(xs, axis=ax), pts, backend=backend)
 
 
@@ -291,21 +231,21 @@ def test_concatenate_grad_mixed_dtypes(backend):
     g = sc.grad(sc.sum(y * y), a)
     assert g.dtype == "float32"
     got = sc.function([a, i], g, backend=backend)(np.array([1.0, -2.0], "float32"), [3])
-    _check(got, np.array([2.0, -4.0], "float32"))
+    check_exact(got, np.array([2.0, -4.0], "float32"))
 
 
 @GRAD_SETTINGS
 @given(shape=shapes(max_dims=2, max_side=3), k=st.integers(1, 3), data=st.data())
 def test_stack_grad(backend, shape, k, data):
     axis = data.draw(st.integers(-len(shape) - 1, len(shape)))
-    pts = [_point(shape, j) for j in range(k)]
+    pts = [grad_point(shape, j) for j in range(k)]
     sc.verify_grad(lambda *xs: sc.stack(xs, axis=axis), pts, backend=backend)
 
 
 @GRAD_SETTINGS
 @given(shape=shapes(max_dims=3, max_side=3), data=st.data())
 def test_reshape_transpose_expand_squeeze_grad(backend, shape, data):
-    pt = _point(shape, 8)
+    pt = grad_point(shape, 8)
     perm = tuple(data.draw(st.permutations(range(len(shape)))))
     target = data.draw(st.sampled_from(_reshapes(shape)))
     axis = data.draw(st.integers(-len(shape) - 1, len(shape)))
@@ -318,14 +258,14 @@ def test_squeeze_grad_unknown_length(backend):
     x = sc.tensor("x", (None, 3))
     g = sc.grad(sc.sum(sc.squeeze(x, 0) * np.arange(3.0)), x)
     f = sc.function([x], g, backend=backend, on_unused_input="ignore")
-    _check(f(np.ones((1, 3))), np.arange(3.0)[None])
+    check_exact(f(np.ones((1, 3))), np.arange(3.0)[None])
 
 
 @GRAD_SETTINGS
 @given(shape=shapes(max_dims=2, max_side=3), lead=shapes(max_dims=2, max_side=2), data=st.data())
 def test_broadcast_to_grad(backend, shape, lead, data):
     target = lead + tuple(data.draw(st.integers(0, 3)) if d == 1 else d for d in shape)
-    sc.verify_grad(lambda x: sc.broadcast_to(x, target), [_point(shape, 9)], backend=backend)
+    sc.verify_grad(lambda x: sc.broadcast_to(x, target), [grad_point(shape, 9)], backend=backend)
 
 
 def test_grad_through_T(backend):
@@ -333,14 +273,14 @@ def test_grad_through_T(backend):
     w = np.arange(6.0).reshape(3, 2)
     g = sc.grad(sc.sum(x.T * w), x)
     f = sc.function([x], g, backend=backend, on_unused_input="ignore")
-    _check(f(np.ones((2, 3))), w.T)
+    check_exact(f(np.ones((2, 3))), w.T)
 
 
 def test_broadcast_to_grad_symbolic_length(backend):
     v, n = sc.vector("v"), sc.iscalar("n")
     g = sc.grad(sc.sum(sc.broadcast_to(v, (n, 2)) ** 2), v)
     got = sc.function([v, n], g, backend=backend)(np.array([1.0, 2.0]), 3)
-    _check(got, np.array([6.0, 12.0]))
+    check_exact(got, np.array([6.0, 12.0]))
 
 
 # --- errors ----------------------------------------------------------------------
@@ -350,22 +290,22 @@ def test_concatenate_errors():
     p, q = sc.tensor("p", (2, 3)), sc.tensor("q", (2, 4))
     with pytest.raises(sc.SymcShapeError) as info:
         sc.concatenate([p, q])
-    _located(info, "concatenate", "(2, 3)", "(2, 4)", "axis 1")
+    located(info, "concatenate", "(2, 3)", "(2, 4)", "axis 1")
     with pytest.raises(sc.SymcShapeError) as info:
         sc.concatenate([p, sc.vector("v")], axis=0)
-    _located(info, "concatenate", "(2, 3)", "(?,)", "number of dims")
+    located(info, "concatenate", "(2, 3)", "(?,)", "number of dims")
     with pytest.raises(sc.SymcShapeError) as info:
         sc.concatenate([sc.scalar("s"), sc.scalar("t")])
-    _located(info, "concatenate", "shape ()", "sc.stack")
+    located(info, "concatenate", "shape ()", "sc.stack")
     with pytest.raises(sc.SymcValueError) as info:
         sc.concatenate([p, q], axis=2)
-    _located(info, "concatenate", "axis 2", "(2, 3)")
+    located(info, "concatenate", "axis 2", "(2, 3)")
     with pytest.raises(sc.SymcValueError) as info:
         sc.concatenate([])
-    _located(info, "concatenate", "at least one")
+    located(info, "concatenate", "at least one")
     with pytest.raises(sc.SymcTypeError) as info:
         sc.concatenate(p)
-    _located(info, "concatenate", "list or tuple")
+    located(info, "concatenate", "list or tuple")
 
 
 def test_concatenate_runtime_error(backend):
@@ -383,54 +323,54 @@ def test_concatenate_runtime_error(backend):
 def test_stack_errors():
     with pytest.raises(sc.SymcShapeError) as info:
         sc.stack([sc.tensor("p", (2, 3)), sc.tensor("q", (3, 3))])
-    _located(info, "stack", "(2, 3)", "(3, 3)", "same shape")
+    located(info, "stack", "(2, 3)", "(3, 3)", "same shape")
     with pytest.raises(sc.SymcShapeError) as info:
         sc.stack([sc.vector("p"), sc.matrix("q")])
-    _located(info, "stack", "(?,)", "(?, ?)")
+    located(info, "stack", "(?,)", "(?, ?)")
     with pytest.raises(sc.SymcValueError) as info:
         sc.stack([sc.vector("p")], axis=3)
-    _located(info, "stack", "axis 3")
+    located(info, "stack", "axis 3")
 
 
 def test_broadcast_to_errors():
     x = sc.tensor("x", (2, 3))
     with pytest.raises(sc.SymcShapeError) as info:
         sc.broadcast_to(x, (4, 3, 2))
-    _located(info, "broadcast_to", "(2, 3)", "(4, 3, 2)")
+    located(info, "broadcast_to", "(2, 3)", "(4, 3, 2)")
     with pytest.raises(sc.SymcShapeError) as info:
         sc.broadcast_to(x, (3,))
-    _located(info, "broadcast_to", "(2, 3)", "(3,)", "more dims")
+    located(info, "broadcast_to", "(2, 3)", "(3,)", "more dims")
     with pytest.raises(sc.SymcShapeError) as info:
         sc.broadcast_to(x, (-1, 3))
-    _located(info, "broadcast_to", "negative")
+    located(info, "broadcast_to", "negative")
     with pytest.raises(sc.SymcTypeError) as info:
         sc.broadcast_to(x, (2, 3.0))
-    _located(info, "broadcast_to", "3.0")
+    located(info, "broadcast_to", "3.0")
 
 
 def test_shape_function_errors():
     x = sc.tensor("x", (2, 3))
     with pytest.raises(sc.SymcShapeError) as info:
         sc.reshape(x, (4, 2))
-    _located(info, "reshape", "(2, 3)", "(4, 2)")
+    located(info, "reshape", "(2, 3)", "(4, 2)")
     with pytest.raises(sc.SymcShapeError) as info:
         sc.reshape(x, (4, -1))
-    _located(info, "reshape", "(2, 3)", "(4, -1)")
+    located(info, "reshape", "(2, 3)", "(4, -1)")
     with pytest.raises(sc.SymcValueError) as info:
         sc.reshape(x, (-1, -1))
-    _located(info, "reshape", "-1")
+    located(info, "reshape", "-1")
     with pytest.raises(sc.SymcTypeError) as info:
         sc.reshape(x, (sc.scalar("f"), -1))
-    _located(info, "reshape", "float64")
+    located(info, "reshape", "float64")
     with pytest.raises(sc.SymcValueError) as info:
         sc.transpose(x, (0, 0))
-    _located(info, "transpose", "(0, 0)", "(2, 3)")
+    located(info, "transpose", "(0, 0)", "(2, 3)")
     with pytest.raises(sc.SymcShapeError) as info:
         sc.squeeze(x, 1)
-    _located(info, "squeeze", "axis 1", "(2, 3)")
+    located(info, "squeeze", "axis 1", "(2, 3)")
     with pytest.raises(sc.SymcValueError) as info:
         sc.expand_dims(x, 5)
-    _located(info, "expand_dims", "axis 5")
+    located(info, "expand_dims", "axis 5")
 
 
 def test_runtime_reshape_and_squeeze_errors(backend):
