@@ -25,7 +25,7 @@ from ..errors import (
     SymcValueError,
 )
 from ..graph.location import format_location, user_location, with_location
-from ..graph.node import Node
+from ..graph.node import Node, gc_paused
 from ..graph.traverse import inputs_of
 from ..graph.types import same_shape
 from ..ops.leaves import Input, Shared
@@ -334,9 +334,10 @@ def function(
     if backend == "c" and chosen is None and not _have_compiler():
         backend = "python"
     if backend == "c":
-        from .native import NativeFunction
+        with gc_paused():  # loads the compile path's modules; builds graphs (no cycles)
+            from .native import NativeFunction
 
-        return NativeFunction(inputs, outs, single, upd, backend, loc, rewrites=opts)
+            return NativeFunction(inputs, outs, single, upd, backend, loc, rewrites=opts)
     if opts["enabled"]:
         from ..rewriting.pipeline import optimize
 
