@@ -57,6 +57,11 @@ def plan_reuse(program: Program) -> dict:
     return alias
 
 
+def buffers_of(obj) -> set:
+    """Every buffer a statement (or a view, expression, Dim, or tuple of them) refers to."""
+    return _buffers(obj, {})
+
+
 def _size_key(buf: Buffer) -> tuple:
     return (buf.dtype, frozenset(Counter(buf.shape or ()).items()))
 

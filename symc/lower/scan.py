@@ -41,6 +41,7 @@ from .context import Ctx, Val
 from .registry import lowers
 from .run_dims import run_time, upper
 from .scalars import is_dim_node, scalar_dim
+from .scan_inplace import write_in_place
 
 
 def _results(ctx: Ctx, node) -> dict:
@@ -195,8 +196,10 @@ def lower_loop(ctx: Ctx, node):
             last.append(_copy(cond, keep))
             cond = keep
         stop = cond.view()
-    last += _carry_updates(ctx, op, carries, vals[: op.n_carry], n)
-    ctx.emit(ir.Repeat(var, n, tuple(first + body + last), op.reverse, stop, steps))
+    updates, moves = _carry_updates(ctx, op, carries, vals[: op.n_carry], n)
+    after = {stop.buffer} if stop is not None else set()
+    step = write_in_place(first + body + last + updates, moves, after)
+    ctx.emit(ir.Repeat(var, n, tuple(step), op.reverse, stop, steps))
 
     ran = n if steps is None else ir.Value(steps)
     for res, rnode in results.items():
@@ -323,10 +326,15 @@ def _lower_body(ctx: Ctx, op: Loop, bind: dict, dims: dict, n) -> tuple[list, li
     return body, vals
 
 
-def _carry_updates(ctx: Ctx, op: Loop, carries: list, new: list, n) -> list:
-    """Statements copying each new carry into its buffer, without reading an overwritten one."""
+def _carry_updates(ctx: Ctx, op: Loop, carries: list, new: list, n) -> tuple[list, list]:
+    """Statements copying each new carry into its buffer, without reading an overwritten one.
+
+    Also returns ``(copy, new, carry)`` for each copy of a body value straight
+    into its carry, which :func:`write_in_place` may turn into writing the
+    carry directly.
+    """
     own = {id(c.buffer) for c in carries}
-    staged, moves = [], []
+    staged, moves, direct = [], [], []
     for j, (c, v) in enumerate(zip(carries, new, strict=True)):
         for a in range(c.ndim):
             ctx.require(
@@ -337,9 +345,12 @@ def _carry_updates(ctx: Ctx, op: Loop, carries: list, new: list, n) -> list:
             )
         if _same(v, c):
             continue  # the body returned the state unchanged
-        if id(v.buffer) in own:
+        via_temp = id(v.buffer) in own
+        if via_temp:
             tmp = ctx.alloc(c.shape, c.dtype, temp=True)
             staged.append(_copy(v, tmp))
             v = tmp
         moves.append(_copy(v, c))
-    return staged + moves
+        if not via_temp:
+            direct.append((moves[-1], v, c))
+    return staged + moves, direct

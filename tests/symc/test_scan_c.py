@@ -188,3 +188,53 @@ def test_a_length_read_from_a_row_is_refused():
     out, _ = sc.scan(step, sequences=K)
     with pytest.raises(sc.SymcCompileError, match=r"inside a scan"):
         sc.function([K], out, backend="c")
+
+
+def _step_parts(source: str) -> int:
+    return len(re.findall(r"/\* loop 0 step part \d+", source))
+
+
+def test_an_accumulated_state_is_updated_in_place():
+    # dW += outer(x_t, x_t): the step writes the state itself, with no copy after it
+    X = sc.matrix("X")
+    W0 = sc.matrix("W0")
+    ws, _ = sc.scan(lambda x, w: w + sc.outer(x, x), sequences=X, outputs_info=W0)
+    fin = apply(ws.op.sibling("carry", 0), ws.inputs)
+    f = sc.function([X, W0], fin, backend="c")
+    assert _step_parts(f.source) == 1
+    rng = np.random.default_rng(1)
+    x, w0 = rng.normal(size=(7, 5)), rng.normal(size=(5, 5))
+    np.testing.assert_allclose(f(x, w0), w0 + x.T @ x, rtol=1e-12)
+
+
+def test_a_state_read_after_its_new_value_is_computed_is_not_overwritten_early():
+    # the new state is computed first; the second output reads the old one afterwards
+    x = sc.vector("x")
+    c0 = sc.vector("c0")
+
+    def step(xt, c):
+        return c * 2.0 + xt, sc.exp(c)
+
+    (cs, others), _ = sc.scan(step, sequences=x, outputs_info=[c0, None])
+    fin = apply(cs.op.sibling("carry", 0), cs.inputs)  # the state alone, not its rows
+    f = sc.function([x, c0], [fin, others], backend="c")
+    xv, c = np.array([0.5, -1.0, 2.0]), np.array([0.25, -0.5])
+    got_c, got_o = f(xv, c)
+    want_o = []
+    for xt in xv:
+        want_o.append(np.exp(c))
+        c = c * 2.0 + xt
+    np.testing.assert_allclose(got_c, c, rtol=1e-13)
+    np.testing.assert_allclose(got_o, want_o, rtol=1e-13)
+
+
+def test_a_product_that_reads_the_state_does_not_write_it():
+    # h = W @ h reads h while writing: the product needs its own buffer
+    W = sc.matrix("W")
+    h0 = sc.vector("h0")
+    hs, _ = sc.scan(lambda h: W @ h, outputs_info=h0, n_steps=4)
+    fin = apply(hs.op.sibling("carry", 0), hs.inputs)
+    f = sc.function([W, h0], fin, backend="c")
+    rng = np.random.default_rng(2)
+    w, h = rng.normal(size=(3, 3)), rng.normal(size=3)
+    np.testing.assert_allclose(f(w, h), np.linalg.matrix_power(w, 4) @ h, rtol=1e-12)
