@@ -83,65 +83,112 @@ class _Hasher:
         return self.ids[id(root)]
 
     def _line(self, n) -> str:
-        from ..ops.leaves import Constant, Input, Shared
-
         op = n.op
         t = n.type
         head = f"{t.dtype}{list(t.shape)!r} name={n.name!r} "
-        if isinstance(op, Input):
+        kind = _leaf_kind(op) if n.is_leaf else None
+        if kind == "input":
             k = self.args.get(id(n))
             if k is None:  # an input of an inner graph (a loop body)
                 self.free += 1
                 return head + f"free {self.free}"
             return head + f"arg {k}"
-        if isinstance(op, Shared):
+        if kind == "shared":
             self.shared.append(n)
             return head + f"shared {len(self.shared) - 1}"
-        if isinstance(op, Constant):
+        if kind == "const":
             return head + "const " + self.value(op.value)
-        ins = ",".join(str(self.ids[id(i)]) for i in n.inputs)
+        ins = ",".join([str(self.ids[id(i)]) for i in n.inputs])
         return head + f"{self.value(op)} ({ins})"
 
     def value(self, v) -> str:
         """A parameter's text: exact for the types listed here, Unhashable otherwise."""
-        from ..graph.node import Node
-
-        if v is None or isinstance(v, (bool, int, str, bytes)):
+        cls = type(v)
+        how = _HOW.get(cls)
+        if how is None:
+            how = _HOW[cls] = _how(cls)
+        if how is repr:
             return repr(v)
-        if isinstance(v, float):
-            return v.hex() if v == v else "nan"
-        if isinstance(v, (tuple, list)):
-            inner = ",".join(self.value(x) for x in v)
-            return f"{type(v).__name__}({inner})"
-        if isinstance(v, (frozenset, set)):
-            return "set(" + ",".join(sorted(self.value(x) for x in v)) + ")"
-        if isinstance(v, dict):
-            items = sorted(f"{self.value(k)}:{self.value(x)}" for k, x in v.items())
-            return "dict(" + ",".join(items) + ")"
-        if isinstance(v, np.ndarray):
-            if v.dtype.hasobject:
-                raise Unhashable("an object array")
-            digest = hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest()
-            return f"array({v.dtype.str},{v.shape},{digest})"
-        if isinstance(v, np.generic):
-            return self.value(np.asarray(v))
-        if isinstance(v, np.dtype):
-            return f"dtype({v.str})"
-        if isinstance(v, enum.Enum):
-            return f"{_qualname(type(v))}.{v.name}"
-        if isinstance(v, Node):
-            return f"node({self.node(v)})"
-        if isinstance(v, type):
-            return f"class({_qualname(v)})"
-        fields_of = getattr(type(v), "index_fields", None)
-        if fields_of is not None:  # a parameter class saying what decides its meaning
-            return f"{_qualname(type(v))}{self.value(tuple(fields_of(v)))}"
-        if dataclasses.is_dataclass(v):
-            fields = ",".join(
-                f"{f.name}={self.value(getattr(v, f.name))}" for f in dataclasses.fields(v)
-            )
-            return f"{_qualname(type(v))}({fields})"
-        raise Unhashable(f"a parameter of type {type(v).__name__}")
+        if how == "seq":
+            inner = ",".join([self.value(x) for x in v])
+            return f"{cls.__name__}({inner})"
+        if how == "fields":
+            names = _FIELDS.get(cls)
+            if names is None:
+                names = _FIELDS[cls] = _field_names(cls)
+            inner = ",".join([f"{k}={self.value(getattr(v, k))}" for k in names])
+            return f"{_qualname(cls)}({inner})"
+        return how(self, v)
+
+
+_LEAVES: dict = {}  # leaf op class -> "input" | "shared" | "const"
+
+
+def _leaf_kind(op) -> str | None:
+    if not _LEAVES:  # filled on first use: the ops load after this module
+        from ..ops.leaves import Constant, Input, Shared
+
+        _LEAVES.update({Input: "input", Shared: "shared", Constant: "const"})
+    for cls in type(op).__mro__:
+        kind = _LEAVES.get(cls)
+        if kind is not None:
+            return kind
+    return None
+
+
+_HOW: dict = {}  # parameter class -> how to spell it (see _how)
+_FIELDS: dict = {}  # record class -> its field names
+
+
+def _field_names(cls) -> tuple:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def _how(cls):
+    """How the hasher spells a value of ``cls``: repr, "seq", "fields", or a function."""
+    from ..graph.node import Node
+
+    if issubclass(cls, (type(None), bool, int, str, bytes)):
+        return repr
+    if issubclass(cls, float):
+        return lambda h, v: v.hex() if v == v else "nan"
+    if issubclass(cls, (tuple, list)):
+        return "seq"
+    if issubclass(cls, (frozenset, set)):
+        return lambda h, v: "set(" + ",".join(sorted(h.value(x) for x in v)) + ")"
+    if issubclass(cls, dict):
+        return lambda h, v: (
+            "dict(" + ",".join(sorted(f"{h.value(k)}:{h.value(x)}" for k, x in v.items())) + ")"
+        )
+    if issubclass(cls, np.ndarray):
+        return _array_text
+    if issubclass(cls, np.generic):
+        return lambda h, v: h.value(np.asarray(v))
+    if issubclass(cls, np.dtype):
+        return lambda h, v: f"dtype({v.str})"
+    if issubclass(cls, enum.Enum):
+        return lambda h, v: f"{_qualname(type(v))}.{v.name}"
+    if issubclass(cls, Node):
+        return lambda h, v: f"node({h.node(v)})"
+    if issubclass(cls, type):
+        return lambda h, v: f"class({_qualname(v)})"
+    fields_of = getattr(cls, "index_fields", None)
+    if fields_of is not None:  # a parameter class saying what decides its meaning
+        return lambda h, v: f"{_qualname(type(v))}{h.value(tuple(fields_of(v)))}"
+    if dataclasses.is_dataclass(cls):
+        return "fields"
+    return _unhashable
+
+
+def _array_text(h, v) -> str:
+    if v.dtype.hasobject:
+        raise Unhashable("an object array")
+    digest = hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest()
+    return f"array({v.dtype.str},{v.shape},{digest})"
+
+
+def _unhashable(h, v):
+    raise Unhashable(f"a parameter of type {type(v).__name__}")
 
 
 def _qualname(cls: type) -> str:

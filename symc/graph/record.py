@@ -32,6 +32,9 @@ _KNOWN_PARAMS |= {"match_args", "kw_only", "slots", "weakref_slot"}
 _SUPPORTED = _FIELD is not None and bool(_PARAMS_ARGS) and set(_PARAMS_ARGS) <= _KNOWN_PARAMS
 
 
+_FACTORY = object()  # a default made by the field's default_factory, per instance
+
+
 class _Unsupported(Exception):
     """The class needs a dataclass feature ``record`` does not reimplement."""
 
@@ -188,46 +191,73 @@ def _set_qualname(cls, fn, name: str):
 
 def _init(cls, flist: list[Field], frozen: bool):
     names = tuple(f.name for f in flist if f.init)
-    known = frozenset(names)
+    index = {k: i for i, k in enumerate(names)}
     n = len(names)
-    defaults = {
-        f.name: f for f in flist if f.default is not MISSING or f.default_factory is not MISSING
-    }
-    later = [f for f in flist if not f.init and f.name in defaults]  # init=False, set from defaults
+    # per position: the default value, _FACTORY (call the field's factory) or MISSING
+    fill = []
+    factories = {}
+    for i, f in enumerate(f for f in flist if f.init):
+        if f.default_factory is not MISSING:
+            fill.append(_FACTORY)
+            factories[i] = f.default_factory
+        else:
+            fill.append(f.default)
+    # init=False fields with a default are set from it
+    later = [f for f in flist if not f.init and _has_default(f)]
     post = hasattr(cls, "__post_init__")
     put = object.__setattr__ if frozen else setattr  # as dataclass: a frozen class skips its guard
     qual = cls.__qualname__
-
-    def _value(f: Field):
-        return f.default_factory() if f.default_factory is not MISSING else f.default
+    # nothing intercepts setting a field (no slots, descriptors or own __setattr__):
+    # fill __dict__ at once
+    direct = (
+        "__slots__" not in cls.__dict__
+        and (frozen or cls.__setattr__ is object.__setattr__)
+        and not any(hasattr(type(getattr(cls, k, None)), "__set__") for k in names)
+    )
 
     def __init__(self, *args, **kwargs):
         if kwargs or len(args) != n:
-            if len(args) > n:
+            given = len(args)
+            if given > n:
                 raise TypeError(
                     f"{qual}.__init__() takes {n + 1} positional arguments "
-                    f"but {len(args) + 1} were given"
+                    f"but {given + 1} were given"
                 )
-            given = dict(zip(names, args, strict=False))
+            values = [*args, *fill[given:]]
             for k, v in kwargs.items():
-                if k not in known:
+                i = index.get(k)
+                if i is None:
                     raise TypeError(f"{qual}.__init__() got an unexpected keyword argument {k!r}")
-                if k in given:
+                if i < given:
                     raise TypeError(f"{qual}.__init__() got multiple values for argument {k!r}")
-                given[k] = v
-            missing = [k for k in names if k not in given and k not in defaults]
+                values[i] = v
+            for i, make in factories.items():
+                if values[i] is _FACTORY:
+                    values[i] = make()
+            missing = [repr(names[i]) for i, v in enumerate(values) if v is MISSING]
             if missing:
-                listed = ", ".join(repr(k) for k in missing)
+                listed = ", ".join(missing)
                 raise TypeError(f"{qual}.__init__() missing required argument(s): {listed}")
-            args = [given[k] if k in given else _value(defaults[k]) for k in names]
-        for k, v in zip(names, args, strict=True):
-            put(self, k, v)
+            args = values
+        if direct:
+            self.__dict__.update(zip(names, args, strict=True))
+        else:
+            for k, v in zip(names, args, strict=True):
+                put(self, k, v)
         for f in later:
-            put(self, f.name, _value(f))
+            put(self, f.name, _default(f))
         if post:
             self.__post_init__()
 
     return _set_qualname(cls, __init__, "__init__")
+
+
+def _has_default(f: Field) -> bool:
+    return f.default is not MISSING or f.default_factory is not MISSING
+
+
+def _default(f: Field):
+    return f.default_factory() if f.default_factory is not MISSING else f.default
 
 
 def _key(names: list[str]):

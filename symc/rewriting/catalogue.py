@@ -78,8 +78,8 @@ def _fmt_ulp(u: float) -> str:
     return f"{u:.2g}"
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+def _cell(text) -> str:
+    return str(text).replace("|", "\\|")
 
 
 def markdown() -> str:

@@ -31,7 +31,7 @@ class Rule:
     fn: Callable[[Node], Node | None]
     keys: frozenset | None = None  # None: tried on every non-leaf node
     tags: frozenset = frozenset()
-    pattern: str = ""  # how the docs and traces show what it matches
+    pattern: object = ""  # what it matches, as the docs show it: text, or a Pattern (its str)
     replacement: str = ""
     why: str = ""
     # evidence for stability rules (see symc/rewriting/stabilize.py)
@@ -97,7 +97,7 @@ def rule(
         fn,
         pattern.keys(),
         frozenset(tags),
-        pattern=repr(pattern),
+        pattern=pattern,  # spelled out only when the docs ask (most processes never do)
         replacement=replacement,
         why=why,
         **evidence,
