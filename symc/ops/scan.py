@@ -93,6 +93,10 @@ class Body:
     def __repr__(self) -> str:
         return f"<Body {len(self.inputs)} inputs -> {len(self.outputs)} outputs>"
 
+    def index_fields(self) -> tuple:
+        """What the warm index hashes (:mod:`symc.compile.warm`): the inner graph itself."""
+        return (self.inputs, self.outputs)
+
     def plan(self):
         """The reference evaluation plan of the body, built once.
 

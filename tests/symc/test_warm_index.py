@@ -236,3 +236,28 @@ def test_parameter_classes_opt_in_with_index_fields():
         _Hasher([]).value(Opaque(1))
     h = _Hasher([])
     assert h.value(Described(1)) == h.value(Described(1)) != h.value(Described(2))
+
+
+def rnn(step=sc.tanh):
+    """A loop: its body is part of the structure the index hashes."""
+
+    def build():
+        X, W, h0 = sc.matrix("X"), sc.matrix("W"), sc.vector("h0")
+        hs, _ = sc.scan(lambda x, h: step(W @ h + x), sequences=X, outputs_info=h0)
+        cost = sc.sum(hs[-1])
+        return [X, W, h0], [hs, sc.grad(cost, W)], {}
+
+    return build
+
+
+def test_a_loop_goes_through_the_index(tmp_path):
+    rng = np.random.default_rng(3)
+    x, w, h = rng.standard_normal((6, 4)), rng.standard_normal((4, 4)) / 2, rng.standard_normal(4)
+    cold = compile_fresh(tmp_path, rnn())
+    warm = compile_fresh(tmp_path, rnn())
+    assert warm._loaded.timings == {"index": True}
+    for a, b in zip(cold(x, w, h), warm(x, w, h), strict=True):
+        np.testing.assert_array_equal(a, b)
+    other = compile_fresh(tmp_path, rnn(sc.sin))  # another body: another entry
+    assert "index" not in other._loaded.timings
+    np.testing.assert_allclose(other(x, w, h)[0][0], np.sin(w @ h + x[0]), rtol=1e-13)
