@@ -138,6 +138,33 @@ def time_runs(fn: Callable[[], object], repeat: int, warmup: int = 1) -> list[fl
     return out
 
 
+def time_paired(fns: dict, blocks: int, number: int = 1) -> dict:
+    """Seconds per call of each of ``fns``, timed in alternating blocks in this process.
+
+    This machine's speed drifts by tens of percent over seconds, so systems
+    timed in separate processes one after another can land in different
+    phases. Alternating blocks of ``number`` calls in one process lets each
+    pair of neighbouring blocks see the same machine: compare them with
+    :func:`paired_ratio`.
+    """
+    for fn in fns.values():  # warm-up
+        fn()
+    out: dict = {k: [] for k in fns}
+    for _ in range(blocks):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(number):
+                fn()
+            out[k].append((time.perf_counter() - t0) / number)
+    return out
+
+
+def paired_ratio(a: list, b: list) -> tuple:
+    """(median, min, max) of ``a[i] / b[i]`` over the pairs of a :func:`time_paired` run."""
+    ratios = [x / y for x, y in zip(a, b, strict=True)]
+    return statistics.median(ratios), min(ratios), max(ratios)
+
+
 def time_calls(fn: Callable[[], object], number: int, repeat: int) -> list[float]:
     """Seconds per call of a very cheap ``fn``: ``repeat`` timeit runs of ``number`` loops."""
     fn()

@@ -23,7 +23,6 @@ Run ``python -m benchmarks.mlp_sgd`` (``--quick``: fewer blocks).
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
@@ -170,21 +169,10 @@ def child(system: str, blocks: int) -> None:
 
 
 def child_paired(blocks: int) -> None:
-    """symc and NumPy in one process, blocks alternating: both see the same machine."""
+    """symc and NumPy in one process, blocks of steps alternating (see ``h.time_paired``)."""
     x, t, params = data()
     steps = {k: _make(k, x, t, [p.copy() for p in params])[0] for k in ("symc", "numpy")}
-
-    def block(step):
-        for _ in range(STEPS):
-            step()
-
-    times: dict = {k: [] for k in steps}
-    for step in steps.values():  # warm-up
-        block(step)
-    for _ in range(blocks):
-        for k, step in steps.items():
-            times[k] += [s / STEPS for s in h.time_runs(lambda step=step: block(step), 1, 0)]
-    h.report(**times)
+    h.report(**h.time_paired(steps, blocks, STEPS))
 
 
 ROWS = (
@@ -214,13 +202,12 @@ def main() -> None:
     )
     env = h.child_env({"SYMC_CACHE_DIR": h.fresh_dir(NAME)})
     paired = h.run_child(NAME, f"child_paired({blocks * 2})", env)
-    ratios = [a / b for a, b in zip(paired["symc"], paired["numpy"], strict=True)]
     h.print_table(
         "the same, symc and NumPy in one process, blocks alternating (paired)",
         {"symc (C)": paired["symc"], "NumPy (hand-written step)": paired["numpy"]},
     )
-    ratio = statistics.median(ratios)
-    print(f"\npaired symc / NumPy: median {ratio:.2f}, range {min(ratios):.2f}-{max(ratios):.2f}")
+    ratio, lo, hi = h.paired_ratio(paired["symc"], paired["numpy"])
+    print(f"\npaired symc / NumPy: median {ratio:.2f}, range {lo:.2f}-{hi:.2f}")
     print("\nTargets:")
     s, n = med.get("symc (C)"), med.get("NumPy (hand-written step)")
     if s is not None and n is not None:
