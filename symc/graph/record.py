@@ -239,7 +239,7 @@ def _init(cls, flist: list[Field], frozen: bool):
                 listed = ", ".join(missing)
                 raise TypeError(f"{qual}.__init__() missing required argument(s): {listed}")
             args = values
-        if direct:
+        if direct and type(self) is cls:  # a subclass may intercept: set one by one
             self.__dict__.update(zip(names, args, strict=True))
         else:
             for k, v in zip(names, args, strict=True):

@@ -217,3 +217,21 @@ def test_symc_classes_pickle_and_compare():
     assert pickle.loads(pickle.dumps(op)) == op and hash(op) == hash(Elemwise("exp"))
     assert op != Elemwise("log") and repr(op) == "Elemwise(fn='exp')"
     assert dataclasses.is_dataclass(Reduce) and dataclasses.fields(Reduce)
+
+
+def test_a_subclass_setter_still_sees_every_field():
+    seen = []
+
+    @record(frozen=False)
+    class Base:
+        a: int
+        b: int = 2
+
+    class Watched(Base):
+        def __setattr__(self, name, value):
+            seen.append(name)
+            super().__setattr__(name, value)
+
+    w = Watched(1, b=3)
+    assert (w.a, w.b) == (1, 3) and seen == ["a", "b"]
+    assert Base(1).__dict__ == {"a": 1, "b": 2}
