@@ -36,17 +36,24 @@ typedef void (*symc_loop_fn)(void *const *, const int64_t *, int64_t, int64_t);
 static void symc_par(symc_loop_fn fn, void *const *ptrs, const int64_t *ints, int64_t count,
                      int64_t work, int nt, int64_t threshold)
 {
-    /* run fn over [0, count) split in equal chunks among nt threads when the
-       work is large enough: the one OpenMP region of a kernel, so the loops
-       themselves stay plain functions (cheap to compile, no outlining) */
+    /* run fn over [0, count) among nt threads when the work is large enough:
+       the one OpenMP region of a kernel, so the loops themselves stay plain
+       functions (cheap to compile, no outlining). The range is cut into
+       8 chunks per thread, claimed in turn: a thread whose CPU runs slower
+       (a busy neighbour, a lower clock) takes fewer, and the region ends
+       when the work does rather than when the slowest equal share does. */
 #ifdef _OPENMP
     if (nt > 1 && count > 1 && work > threshold) {
-#pragma omp parallel num_threads(nt)
+        const int64_t pieces = (int64_t)nt * 8;
+        const int64_t chunk = count / pieces + (count % pieces != 0);
+        int64_t next = 0;
+#pragma omp parallel num_threads(nt) shared(next)
         {
-            const int64_t t = omp_get_thread_num(), k = omp_get_num_threads();
-            const int64_t lo = count / k * t + (t < count % k ? t : count % k);
-            const int64_t hi = lo + count / k + (t < count % k ? 1 : 0);
-            if (lo < hi) fn(ptrs, ints, lo, hi);
+            for (;;) {
+                const int64_t lo = __atomic_fetch_add(&next, chunk, __ATOMIC_RELAXED);
+                if (lo >= count) break;
+                fn(ptrs, ints, lo, lo + chunk < count ? lo + chunk : count);
+            }
         }
         return;
     }
