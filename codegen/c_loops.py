@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from codegen import abi, templates
 from codegen.ir import DTYPES, Elementwise, Gemm, Guard, Index, Reduce, View, default_acc_dtype
+from codegen.layout import Equal, c_contiguous, repeats
 from codegen.printer import _topo, c_type, literal, store_lines
 
 _LIMITS = {
@@ -114,8 +115,17 @@ class LoopWriter:
             return out + ["    " + line for line in body(_at(lambda k: "0"))] + ["}"]
         uses_index = any(isinstance(n, Index) for n in _topo(roots)[0])
         strided = self._strided(st.shape, views, body, serial)
-        if uses_index or serial:
-            return out + strided + ["}"]
+        if uses_index or serial or any(repeats(v, st.shape) for v in views):
+            return out + strided + ["}"]  # a broadcast view is (almost) never flat
+        flat = body(_at(lambda k: "0" if k < nops and _static_scalar(views[k]) else "i"))
+        equal = getattr(self.em, "equal", None) or Equal()
+        if all(
+            (k < nops and _static_scalar(v)) or c_contiguous(v, st.shape, equal)
+            for k, v in enumerate(views)
+        ):  # flat for every call: no test, no strided nest to compile
+            out += self._omp(f"size > {self.threshold}", simd=True)
+            out.append("    for (int64_t i = 0; i < size; ++i) {")
+            return out + ["        " + line for line in flat] + ["    }", "}"]
         conds = []
         if nd > 1:
             out.append(
@@ -130,7 +140,6 @@ class LoopWriter:
                 st_arr = ", ".join(f"p{k}_s{j}" for j in range(nd))
                 out.append(f"    const int64_t p{k}_st[{nd}] = {{{st_arr}}};")
                 conds.append(f"{self.em.printer.need('is_contig', None)}({nd}, shp, p{k}_st)")
-        flat = body(_at(lambda k: "0" if k < nops and _static_scalar(views[k]) else "i"))
         out.append(f"    if ({' && '.join(conds) or '1'}) {{")
         out += self._omp(f"size > {self.threshold}", simd=True)
         out.append("        for (int64_t i = 0; i < size; ++i) {")
