@@ -261,3 +261,17 @@ def test_a_loop_goes_through_the_index(tmp_path):
     other = compile_fresh(tmp_path, rnn(sc.sin))  # another body: another entry
     assert "index" not in other._loaded.timings
     np.testing.assert_allclose(other(x, w, h)[0][0], np.sin(w @ h + x[0]), rtol=1e-13)
+
+
+def test_a_loop_that_stops_early_goes_through_the_index(tmp_path):
+    def build():
+        x0 = sc.scalar("x0")
+        xs, _ = sc.scan(lambda x: (x * 2.0, sc.until(x * 2.0 > 100.0)), outputs_info=x0, n_steps=50)
+        return [x0], xs, {}
+
+    cold = compile_fresh(tmp_path, build)
+    warm = compile_fresh(tmp_path, build)
+    assert warm._loaded.timings == {"index": True}
+    want = 1.5 * 2.0 ** np.arange(1, 8)  # 3 ... 192: the step past 100 is the last one
+    for f in (cold, warm):
+        np.testing.assert_array_equal(f(1.5), want)
