@@ -14,8 +14,8 @@ one thread.
 from __future__ import annotations
 
 from codegen import abi, templates
-from codegen.ir import DTYPES, Elementwise, Gemm, Guard, Index, Reduce, View, default_acc_dtype
-from codegen.layout import Equal, c_contiguous, repeats
+from codegen.ir import DTYPES, Elementwise, Gemm, Guard, Index, Reduce, default_acc_dtype
+from codegen.layout import c_contiguous, is_scalar, repeats
 from codegen.printer import _topo, c_type, literal, store_lines
 
 _LIMITS = {
@@ -52,10 +52,6 @@ def _rows_ok(st: Reduce, kept: list, red: list) -> bool:
     if nd < 2 or kept != [nd - 1] or red != list(range(nd - 1)):
         return False
     return all(isinstance(v.strides[-1], int) and v.strides[-1] in (0, 1) for v in st.operands)
-
-
-def _static_scalar(view: View) -> bool:
-    return all(isinstance(s, int) and not isinstance(s, bool) and s == 0 for s in view.strides)
 
 
 class LoopWriter:
@@ -114,25 +110,23 @@ class LoopWriter:
         if nd == 0:
             return out + ["    " + line for line in body(_at(lambda k: "0"))] + ["}"]
         uses_index = any(isinstance(n, Index) for n in _topo(roots)[0])
-        strided = self._strided(st.shape, views, body, serial)
         if uses_index or serial or any(repeats(v, st.shape) for v in views):
-            return out + strided + ["}"]  # a broadcast view is (almost) never flat
-        flat = body(_at(lambda k: "0" if k < nops and _static_scalar(views[k]) else "i"))
-        equal = getattr(self.em, "equal", None) or Equal()
-        if all(
-            (k < nops and _static_scalar(v)) or c_contiguous(v, st.shape, equal)
-            for k, v in enumerate(views)
-        ):  # flat for every call: no test, no strided nest to compile
-            out += self._omp(f"size > {self.threshold}", simd=True)
-            out.append("    for (int64_t i = 0; i < size; ++i) {")
-            return out + ["        " + line for line in flat] + ["    }", "}"]
+            # a broadcast view is (almost) never flat: the strided nest alone
+            return out + self._strided(st.shape, views, body, serial) + ["}"]
+        scalar = [k < nops and is_scalar(v) for k, v in enumerate(views)]
+        flat = self._omp(f"size > {self.threshold}", simd=True)
+        flat.append("    for (int64_t i = 0; i < size; ++i) {")
+        flat += ["        " + line for line in body(_at(lambda k: "0" if scalar[k] else "i"))]
+        flat.append("    }")
+        if all(scalar[k] or c_contiguous(v, st.shape, self.em.equal) for k, v in enumerate(views)):
+            return out + flat + ["}"]  # flat for every call: no test, no strided nest
         conds = []
         if nd > 1:
             out.append(
                 f"    const int64_t shp[{nd}] = {{{', '.join(f'n{j}' for j in range(nd))}}};"
             )
-        for k, v in enumerate(views):
-            if k < nops and _static_scalar(v):
+        for k in range(len(views)):
+            if scalar[k]:
                 continue
             if nd == 1:
                 conds.append(f"(n0 <= 1 || p{k}_s0 == 1)")
@@ -141,10 +135,9 @@ class LoopWriter:
                 out.append(f"    const int64_t p{k}_st[{nd}] = {{{st_arr}}};")
                 conds.append(f"{self.em.printer.need('is_contig', None)}({nd}, shp, p{k}_st)")
         out.append(f"    if ({' && '.join(conds) or '1'}) {{")
-        out += self._omp(f"size > {self.threshold}", simd=True)
-        out.append("        for (int64_t i = 0; i < size; ++i) {")
-        out += ["            " + line for line in flat]
-        out += ["        }", "    } else {"]
+        out += [line if line.startswith("#") else "    " + line for line in flat]
+        out.append("    } else {")
+        strided = self._strided(st.shape, views, body, serial)
         out += ["    " + line if not line.startswith("#") else line for line in strided]
         return out + ["    }", "}"]
 
