@@ -122,12 +122,8 @@ class Cache:
         if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
             return None
         entry = self.root / key[:2] / key
-        if self.verify(entry):
-            return None
-        try:
-            if json.loads((entry / META).read_text()).get("key") != key:
-                return None
-        except (OSError, ValueError, AttributeError):
+        why, meta = self._check(entry)
+        if why or meta.get("key") != key:
             return None
         self._touch(entry)
         self._memory[(str(self.root), key)] = entry
@@ -196,20 +192,24 @@ class Cache:
 
     def verify(self, entry: Path) -> str:
         """ "" when ``entry`` is complete and intact; else why not ("missing", "foreign", ...)."""
+        return self._check(entry)[0]
+
+    def _check(self, entry: Path) -> tuple[str, dict]:
+        """:meth:`verify`'s answer, and the entry's metadata when it is intact (one read)."""
         try:
             st = entry.stat()
         except OSError:
-            return "missing"
+            return "missing", {}
         if st.st_uid != os.getuid():
-            return "foreign"
+            return "foreign", {}
         try:
             meta = json.loads((entry / META).read_text())
             for name, digest in meta["files"].items():
                 if sha256_file(entry / name) != digest:
-                    return f"checksum mismatch in {name}"
-        except (OSError, ValueError, KeyError, TypeError):
-            return "unreadable metadata or files"
-        return ""
+                    return f"checksum mismatch in {name}", {}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return "unreadable metadata or files", {}
+        return ("", meta) if isinstance(meta, dict) else ("unreadable metadata or files", {})
 
     def explain(self, parts: dict) -> str:
         """Why ``parts`` miss: the entry that differs in the fewest parts, and those parts."""

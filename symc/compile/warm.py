@@ -363,6 +363,7 @@ class WarmLowered:
 
 def lookup(cache, key: Key, *, nthreads: int, relower):
     """``(lowered, loaded)`` from the index entry for ``key``, or None on any mismatch."""
+    from codegen.cache import key_of
     from codegen.load_c import Loaded, Signature, load
 
     entry = cache.lookup(key.parts)
@@ -370,11 +371,10 @@ def lookup(cache, key: Key, *, nthreads: int, relower):
         return None
     try:
         info = json.loads((entry / _INDEX_FILE).read_text())
+        if key_of(info["kernel_parts"]) != info["kernel_key"]:
+            return None  # a kernel is named by the hash of its parts
         kernel = cache.entry_for_key(info["kernel_key"])
         if kernel is None:
-            return None
-        kernel_meta = json.loads((kernel / "meta.json").read_text())
-        if kernel_meta.get("parts") != info["kernel_parts"]:
             return None
         sig = info["signature"]
         signature = Signature(
