@@ -33,14 +33,16 @@ class NativeFunction(Function):
 
     def __new__(cls, inputs, outputs, single, updates, backend, loc, rewrites=None):
         lowered, loaded = _build(inputs, outputs, updates, single, loc, rewrites)
-        plain = not (lowered.constants or lowered.shared or updates or _strict(inputs))
+        # declared lengths are not compiled in (programs stay shape-generic): checked per call
+        strict = _strict(inputs)
+        plain = not (lowered.constants or lowered.shared or updates or strict)
         direct = _direct_class(cls, loaded.fn) if plain else None
         if direct is None:
             self = super().__new__(cls)
         else:
             self = type(loaded.fn).__new__(direct)
             self.rebind(loaded.fn)
-        self._lowered, self._loaded, self._plain = lowered, loaded, plain
+        self._lowered, self._loaded, self._plain, self._strict = lowered, loaded, plain, strict
         return self
 
     def __init__(self, inputs, outputs, single, updates, backend, loc, rewrites=None):
@@ -50,8 +52,6 @@ class NativeFunction(Function):
         self._extra = [np.asarray(a) for _, a in lowered.constants]
         self._shared = [n.op.container for _, n in lowered.shared]
         self._containers = [var.op.container for var, _ in updates]
-        # declared lengths are not compiled in (programs stay shape-generic): check them here
-        self._strict = _strict(inputs)
 
     def _slow_call(self, args: tuple, err: BaseException) -> Any:
         """A direct call failed in C: explain it, or convert the arguments and call again."""
