@@ -14,7 +14,6 @@ compile them to native code::
 
 from __future__ import annotations
 
-import gc
 import importlib
 from typing import Any
 
@@ -99,17 +98,10 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'symc' has no attribute {name!r}")
     attr = "Node" if name == "Variable" else name
-    # Loading symc's modules allocates thousands of long-lived objects and no
-    # cycles: the collector's passes over them while they load are pure cost
-    # (3-5 ms of a warm-cache first call). The same reasoning as
-    # graph.node.gc_paused, which `import symc` must not load.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    from .gcpause import gc_paused
+
+    with gc_paused():  # loading symc's modules: many long-lived objects, no cycles
         value = getattr(importlib.import_module(module), attr)
-    finally:
-        if paused:
-            gc.enable()
     globals()[name] = value
     return value
 

@@ -16,8 +16,9 @@ from typing import Any
 
 from . import dtypes
 from .errors import SymcDisconnectedError, SymcGradError, SymcTypeError, SymcValueError
+from .gcpause import gc_paused
 from .graph.location import format_location, user_location, with_location
-from .graph.node import Node, building_at, gc_paused
+from .graph.node import Node, building_at
 from .graph.traverse import replace, toposort
 from .graph.types import format_shape
 

@@ -24,8 +24,9 @@ from ..errors import (
     SymcTypeError,
     SymcValueError,
 )
+from ..gcpause import gc_paused
 from ..graph.location import format_location, user_location, with_location
-from ..graph.node import Node, gc_paused
+from ..graph.node import Node
 from ..graph.traverse import inputs_of
 from ..graph.types import same_shape
 from ..ops.leaves import Input, Shared

@@ -7,11 +7,8 @@ A node's name and the user's file:line are annotations, not identity.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import itertools
 import weakref
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ..api.variable import TensorOperators
@@ -124,20 +121,3 @@ def leaf(op: Op, type: TensorType, name: str | None = None, intern_key=None) -> 
 
 def new_uid() -> int:
     return next(_uids)
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a large graph is built or rewritten.
-
-    Graph passes allocate many small objects and create no cycles, so the
-    collector's repeated scans of the young generation are pure cost (about a
-    third of the time of a rewrite or a gradient of a big graph).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

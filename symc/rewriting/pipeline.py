@@ -20,7 +20,8 @@ import sys
 from collections.abc import Iterable, Sequence
 
 from ..config import config
-from ..graph.node import Node, gc_paused
+from ..gcpause import gc_paused
+from ..graph.node import Node
 from . import canonicalize, specialize, stabilize
 from .engine import Rewriter
 from .registry import Rule
