@@ -100,7 +100,7 @@ def __getattr__(name: str) -> Any:
     attr = "Node" if name == "Variable" else name
     from .gcpause import gc_paused
 
-    with gc_paused():  # loading symc's modules: many long-lived objects, no cycles
+    with gc_paused(promote=True):  # loading symc's modules: long-lived objects, no cycles
         value = getattr(importlib.import_module(module), attr)
     globals()[name] = value
     return value

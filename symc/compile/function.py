@@ -335,7 +335,7 @@ def function(
     if backend == "c" and chosen is None and not _have_compiler():
         backend = "python"
     if backend == "c":
-        with gc_paused():  # loads the compile path's modules; builds graphs (no cycles)
+        with gc_paused(promote=True):  # loads the compile path's modules (long-lived)
             from .native import NativeFunction
 
             return NativeFunction(inputs, outs, single, upd, backend, loc, rewrites=opts)
