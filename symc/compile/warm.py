@@ -64,6 +64,7 @@ class _Hasher:
         self.args = {id(v): k for k, v in enumerate(inputs)}
         self.ids: dict[int, int] = {}
         self.lines: list[str] = []
+        self.nodes: list = []  # the nodes, by line
         self.shared: list = []  # shared leaves, in order of first appearance
         self.free = 0
 
@@ -80,6 +81,7 @@ class _Hasher:
                 continue
             self.ids[id(n)] = len(self.lines)
             self.lines.append(self._line(n))
+            self.nodes.append(n)
         return self.ids[id(root)]
 
     def _line(self, n) -> str:
@@ -300,6 +302,25 @@ class Key:
         self.parts, self.shared = parts, shared
 
 
+def environment_parts() -> dict:
+    """What besides a graph decides what symc makes of it: settings, extensions, sources, versions.
+
+    Raises :class:`Unhashable` when a registered extension cannot be described.
+    """
+    settings = {
+        f.name: repr(getattr(config, f.name))
+        for f in dataclasses.fields(config)
+        if not f.name.startswith("_")
+    }
+    return {
+        "config": json.dumps(settings, sort_keys=True),
+        "extensions": hashlib.sha256(_extensions().encode()).hexdigest(),
+        "symc_sources": source_fingerprint(),
+        "python": sys.version,
+        "numpy": np.__version__,
+    }
+
+
 def index_key(inputs, outputs, updates, single, rewrites, toolchain) -> Key | None:
     """The index key of a function, or None when this graph cannot be indexed."""
     if config.trace_rewrites:
@@ -310,25 +331,16 @@ def index_key(inputs, outputs, updates, single, rewrites, toolchain) -> Key | No
             hasher.node(v)
         outs = [hasher.node(o) for o in outputs]
         upd = [(hasher.node(var), hasher.node(e)) for var, e in updates]
-        extensions = _extensions()
+        env = environment_parts()
     except Unhashable:
         return None
-    settings = {
-        f.name: repr(getattr(config, f.name))
-        for f in dataclasses.fields(config)
-        if not f.name.startswith("_")
-    }
     graph = "\n".join(hasher.lines) + f"\nout {outs}\nupdates {upd}\nsingle {bool(single)}"
     parts = {
         "kind": "index",
         "index_version": INDEX_VERSION,
         "graph_sha256": hashlib.sha256(graph.encode()).hexdigest(),
         "rewrites": repr(sorted((rewrites or {}).items())),
-        "config": json.dumps(settings, sort_keys=True),
-        "extensions": hashlib.sha256(extensions.encode()).hexdigest(),
-        "symc_sources": source_fingerprint(),
-        "python": sys.version,
-        "numpy": np.__version__,
+        **env,
         **toolchain.key_parts(with_blas=True),
     }
     return Key(parts, hasher.shared)

@@ -203,13 +203,14 @@ WARM_SCRIPT = textwrap.dedent(
     loss = -sc.mean(y * sc.log(p) + (1 - y) * sc.log(1 - p))
     f = sc.function([X, y, w], [loss, *sc.grad(loss, [w])], backend="c")
     out = f(np.ones((4, 2)), np.ones(4), np.ones(2))
-    heavy = {{"cffi", "symc.lower", "codegen.c", "scipy_openblas32", "importlib.metadata"}}
+    heavy = {{"cffi", "symc.lower", "symc.rewriting", "codegen.c", "scipy_openblas32",
+             "importlib.metadata"}}
     print(sorted(heavy & set(sys.modules)), f._loaded.timings, float(out[0]))
     """
 )
 
 
-def test_a_warm_process_imports_no_compiler_machinery(tmp_path):
+def test_a_warm_process_imports_no_compiler_or_rewriter(tmp_path):
     script = WARM_SCRIPT.format(repo=str(REPO))
     env = {"SYMC_CACHE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
     run = [sys.executable, "-c", script]
