@@ -19,8 +19,9 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,7 @@ def load(
     fast: bool = True,
     cache_dir: Any = None,
     on_error: Callable[[int], None] | None = None,
+    link_first: Sequence[str] = (),
 ) -> Callable:
     """Open ``so_path`` and return a callable running its program.
 
@@ -98,7 +100,11 @@ def load(
         single: return a lone output bare instead of in a list.
         fast: use the C shim when it can be had (a built one is cached in ``cache_dir``).
         on_error: called with a nonzero status; must raise (default: KernelError).
+        link_first: paths of libraries ``so_path`` links, opened first with
+            lazy binding (see :func:`_open_lazily`).
     """
+    for path in link_first:
+        _open_lazily(path)
     if on_error is None:
 
         def on_error(code: int, _checks=signature.check_messages) -> None:
@@ -140,6 +146,30 @@ def load(
     run = getattr(lib, f"{prefix}_run")
     shapes = getattr(lib, f"{prefix}_shapes")
     return CffiKernel(ffi, lib, run, shapes, signature, nthreads, single, on_error)
+
+
+_OPENED: dict = {}  # path -> handle of a library opened by _open_lazily (kept open)
+
+
+def _open_lazily(path: str) -> None:
+    """Open a library a kernel links, binding its symbols on first use, once per process.
+
+    A kernel is opened with ``RTLD_NOW`` (ctypes' and cffi's mode), so that a
+    symbol it lacks fails the load, not a later call; but the mode extends to
+    the libraries loaded with it, and binding all of OpenBLAS's symbols up
+    front was about 0.7 of a warm process's 1.9 ms ``dlopen``. Opened first,
+    lazily (as ld.so opens a program's own libraries), it is only found
+    already loaded by the kernel's ``dlopen``. A failure here is left for
+    that ``dlopen`` to report.
+    """
+    if path in _OPENED:
+        return
+    import ctypes
+
+    try:
+        _OPENED[path] = ctypes.CDLL(path, mode=os.RTLD_LAZY | os.RTLD_LOCAL)
+    except OSError:
+        _OPENED[path] = None
 
 
 def _check_abi(so_path, abi_version) -> None:
@@ -225,9 +255,18 @@ class Loaded:
     in memory (a process that found the program in the cache never renders it).
     """
 
-    def __init__(self, fn: Callable, source: str | None, path: Path, key_parts: dict, timings=None):
+    def __init__(
+        self,
+        fn: Callable,
+        source: str | None,
+        path: Path,
+        key_parts: dict,
+        timings=None,
+        link_first: Sequence[str] = (),
+    ):
         self.fn, self._source, self.path, self.key_parts = fn, source, path, key_parts
         self.timings = {} if timings is None else timings
+        self.link_first = tuple(link_first)  # what ``load`` opened lazily first
 
     @property
     def source(self) -> str:
@@ -274,7 +313,7 @@ def compile_and_load(
     from codegen.c import DEFAULT_PARALLEL_THRESHOLD
     from codegen.cache import Cache
     from codegen.errors import CompileError
-    from codegen.toolchain import confirm, get_toolchain
+    from codegen.toolchain import blas_library, confirm, get_toolchain
 
     threshold = DEFAULT_PARALLEL_THRESHOLD if parallel_threshold is None else parallel_threshold
     memo = (program, str(cache_dir), prefix, vector_math, nthreads, single, fast, threshold)
@@ -292,7 +331,7 @@ def compile_and_load(
     tc = get_toolchain(probe_dir, vector_math=force_mvec)
     timings: dict = {}
     try:
-        source, parts, entry = _build(program, cache, tc, prefix, threshold, timings)
+        source, parts, entry, with_blas = _build(program, cache, tc, prefix, threshold, timings)
     except CompileError:
         if tc.state == "probed":
             raise
@@ -301,9 +340,11 @@ def compile_and_load(
         if (retry.cflags, retry.libs) == (tc.cflags, tc.libs):
             raise
         tc = retry
-        source, parts, entry = _build(program, cache, tc, prefix, threshold, timings)
+        source, parts, entry, with_blas = _build(program, cache, tc, prefix, threshold, timings)
     confirm(tc, probe_dir)
     t2 = time.perf_counter()
+    blas = blas_library() if with_blas else None
+    link_first = () if blas is None else (blas,)
     fn = load(
         entry / "kernel.so",
         Signature.from_program(program),
@@ -312,17 +353,21 @@ def compile_and_load(
         single=single,
         fast=fast,
         cache_dir=cache_dir,
+        link_first=link_first,
     )
     t3 = time.perf_counter()
     timings["load"] = t3 - t2
     timings["total"] = t3 - t0
-    loaded = Loaded(fn, source, entry / "kernel.so", parts, timings)
+    loaded = Loaded(fn, source, entry / "kernel.so", parts, timings, link_first)
     _LOADED[memo] = loaded
     return loaded
 
 
 def _build(program, cache, tc, prefix: str, threshold: int, timings: dict):
-    """Render ``program`` for ``tc`` and fetch or compile it: (source, key parts, entry dir)."""
+    """Render ``program`` for ``tc`` and fetch or compile it.
+
+    Returns (source, key parts, entry dir, whether it links BLAS).
+    """
     from codegen.c import opt_level, render
     from codegen.ir import Gemm
 
@@ -342,4 +387,4 @@ def _build(program, cache, tc, prefix: str, threshold: int, timings: dict):
     )
     timings["render"] = t1 - t0
     timings["build_or_fetch"] = time.perf_counter() - t1
-    return source, parts, entry
+    return source, parts, entry, with_blas

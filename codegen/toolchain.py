@@ -173,26 +173,40 @@ def blas_flags() -> tuple:
     return _blas_flags()
 
 
+def blas_library() -> str | None:
+    """The path of the OpenBLAS library that :func:`blas_flags` links, or None."""
+    found = _blas_location()
+    return None if found is None else os.path.join(*found)
+
+
 @functools.lru_cache(maxsize=1)
 def _blas_flags() -> tuple:
+    found = _blas_location()
+    if found is None:
+        return ()
+    lib_dir, name = found
+    # libscipy_openblas.so -> -lscipy_openblas (what scipy_openblas32.get_library() says)
+    lib = name[3:].split(".")[0]
+    return (f"-L{lib_dir}", f"-l{lib}", f"-Wl,-rpath,{lib_dir}")
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_location() -> tuple[str, str] | None:
+    """(directory, file name) of scipy-openblas32's library, or None."""
     import importlib.util
 
     try:
         spec = importlib.util.find_spec("scipy_openblas32")
     except (ImportError, ValueError):
-        return ()
+        return None
     if spec is None or not spec.submodule_search_locations:
-        return ()
+        return None
     lib_dir = os.path.join(list(spec.submodule_search_locations)[0], "lib")
     try:
         names = sorted(n for n in os.listdir(lib_dir) if n.startswith("libscipy_openblas"))
     except OSError:
-        return ()
-    if not names:
-        return ()
-    # libscipy_openblas.so -> -lscipy_openblas (what scipy_openblas32.get_library() says)
-    lib = names[0][3:].split(".")[0]
-    return (f"-L{lib_dir}", f"-l{lib}", f"-Wl,-rpath,{lib_dir}")
+        return None
+    return (lib_dir, names[0]) if names else None
 
 
 def _probe(cc: str, flags: list, source: str) -> bool:

@@ -45,7 +45,7 @@ import numpy as np
 
 from ..config import config
 
-INDEX_VERSION = "1"
+INDEX_VERSION = "2"
 _INDEX_FILE = "index.json"
 _FINGERPRINT: list = []
 
@@ -406,11 +406,14 @@ def lookup(cache, key: Key, *, nthreads: int, relower):
             single=bool(info["single"]),
             fast=True,
             cache_dir=cache.root,
+            link_first=info["link_first"],
         )
     except Exception:  # noqa: BLE001 - an index entry is a shortcut; any doubt: the full path
         return None
     lowered = WarmLowered(constants, shared, relower)
-    loaded = Loaded(fn, None, kernel / "kernel.so", info["kernel_parts"], {"index": True})
+    loaded = Loaded(
+        fn, None, kernel / "kernel.so", info["kernel_parts"], {"index": True}, info["link_first"]
+    )
     return lowered, loaded
 
 
@@ -436,6 +439,7 @@ def record(cache, key: Key, lowered, loaded, *, single: bool, prefix: str = "sym
             "prefix": prefix,
             "constants": [[pos, f"const{k}.npy"] for k, (pos, _) in enumerate(constants)],
             "shared": shared,
+            "link_first": list(loaded.link_first),
         }
     except (KeyError, AttributeError, TypeError):
         return  # a shared variable the graph does not show, or an unexpected lowering

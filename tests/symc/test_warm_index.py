@@ -276,3 +276,39 @@ def test_a_loop_that_stops_early_goes_through_the_index(tmp_path):
     want = 1.5 * 2.0 ** np.arange(1, 8)  # 3 ... 192: the step past 100 is the last one
     for f in (cold, warm):
         np.testing.assert_array_equal(f(1.5), want)
+
+
+def test_a_kernel_that_links_blas_opens_it_lazily_first(tmp_path):
+    from codegen import load_c
+    from codegen.toolchain import blas_library
+
+    blas = blas_library()
+    if blas is None:
+        pytest.skip("no scipy-openblas32")
+
+    def gemv():
+        X, w = sc.matrix("X"), sc.vector("w")
+        return [X, w], [sc.tanh(X @ w)], {}
+
+    def elementwise():
+        x = sc.vector("x")
+        return [x], [sc.exp(x) * 2.0], {}
+
+    cold = compile_fresh(tmp_path, gemv)
+    assert cold._loaded.link_first == (blas,)
+    assert load_c._OPENED[blas] is not None
+    (entry,) = [e for e in index_entries(tmp_path)]
+    assert json.loads((entry / "index.json").read_text())["link_first"] == [blas]
+    warm = compile_fresh(tmp_path, gemv)
+    assert warm._loaded.timings == {"index": True} and warm._loaded.link_first == (blas,)
+    X, w = np.arange(6.0).reshape(3, 2) / 10, np.array([0.5, -1.0])
+    np.testing.assert_allclose(warm(X, w)[0], np.tanh(X @ w))
+    assert compile_fresh(tmp_path, elementwise)._loaded.link_first == ()
+
+
+def test_a_library_that_will_not_open_is_left_to_the_kernels_own_load():
+    from codegen import load_c
+
+    missing = "/nonexistent/libsymc-missing.so"
+    load_c._open_lazily(missing)
+    assert load_c._OPENED.pop(missing) is None
