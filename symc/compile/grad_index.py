@@ -97,6 +97,10 @@ def lookup(k: Key, here) -> list[Node] | None:
         data = (entry / _FILE).read_bytes()
         return decode(_Unpickler(io.BytesIO(data)).load(), k.nodes, here)
     except Exception:  # noqa: BLE001 - an entry is a shortcut; any doubt: compute the gradient
+        try:
+            k.cache.discard(k.parts)  # so that the computed gradient replaces it
+        except OSError:
+            pass
         return None
 
 

@@ -126,9 +126,12 @@ def test_an_entry_may_only_name_symc_classes_and_numpy(tmp_path, monkeypatch):
     cost = sc.sum(sc.cosh(x))
     key = grad_index.key(cost, [x], "raise")
     key.cache.get(key.parts, lambda d: (d / "grad.pickle").write_bytes(pickle.dumps(_Boom())))
-    g = sc.grad(cost, x)  # the entry is refused, the gradient computed
+    g = sc.grad(cost, x)  # the entry is refused, the gradient computed and recorded instead
     np.testing.assert_allclose(sc.function([x], g)(np.array([0.5])), np.sinh([0.5]))
     assert not (tmp_path / "pwned-by-grad-index").exists()
+    _forget()
+    (again,) = grad_index.lookup(key, None)
+    assert again is g
 
 
 def test_graphs_the_index_cannot_describe_are_computed():
