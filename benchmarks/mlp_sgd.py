@@ -15,7 +15,9 @@ symc at most 0.8x the NumPy step.
 This machine's speed drifts by tens of percent over seconds, so processes
 run one after another can land in different phases. The target is judged
 on a paired run: symc and NumPy in one process, blocks alternating, the
-ratio taken per pair of neighbouring blocks (median over the pairs).
+ratio taken per pair of neighbouring blocks (median over the pairs). The
+paired run also times the NumPy step's five matrix products alone: no step
+through the same BLAS can go below that.
 
 Run ``python -m benchmarks.mlp_sgd`` (``--quick``: fewer blocks).
 """
@@ -72,6 +74,29 @@ def numpy_step(params, x, t):
     for p, g in zip(params, (dW1, db1, dW2, db2), strict=True):
         p -= lr * g
     return loss
+
+
+def numpy_products(params, x, t):
+    """The NumPy step's five matrix products alone, on operands of a real step.
+
+    Timed beside the steps, this is the floor of any step that calls the same
+    BLAS: what the target leaves for everything else.
+    """
+    import numpy as np
+
+    W1, b1, W2, b2 = params
+    hid = np.tanh(x @ W1 + b1)
+    dz = np.ascontiguousarray(hid @ W2) * np.float32(1.0 / BATCH)
+    dh = dz @ W2.T
+
+    def run():
+        x @ W1
+        hid @ W2
+        hid.T @ dz
+        dz @ W2.T
+        x.T @ dh
+
+    return run
 
 
 def _loss(lib, log_softmax, x, t, W1, b1, W2, b2):
@@ -172,6 +197,7 @@ def child_paired(blocks: int) -> None:
     """symc and NumPy in one process, blocks of steps alternating (see ``h.time_paired``)."""
     x, t, params = data()
     steps = {k: _make(k, x, t, [p.copy() for p in params])[0] for k in ("symc", "numpy")}
+    steps["products"] = numpy_products([p.copy() for p in params], x, t)
     h.report(**h.time_paired(steps, blocks, STEPS))
 
 
@@ -204,10 +230,19 @@ def main() -> None:
     paired = h.run_child(NAME, f"child_paired({blocks * 2})", env)
     h.print_table(
         "the same, symc and NumPy in one process, blocks alternating (paired)",
-        {"symc (C)": paired["symc"], "NumPy (hand-written step)": paired["numpy"]},
+        {
+            "symc (C)": paired["symc"],
+            "NumPy (hand-written step)": paired["numpy"],
+            "NumPy, the step's 5 matrix products only": paired["products"],
+        },
     )
     ratio, lo, hi = h.paired_ratio(paired["symc"], paired["numpy"])
     print(f"\npaired symc / NumPy: median {ratio:.2f}, range {lo:.2f}-{hi:.2f}")
+    floor, flo, fhi = h.paired_ratio(paired["products"], paired["numpy"])
+    print(
+        f"paired products only / NumPy step: median {floor:.2f}, range {flo:.2f}-{fhi:.2f} "
+        "(the floor of a step through the same BLAS)"
+    )
     print("\nTargets:")
     s, n = med.get("symc (C)"), med.get("NumPy (hand-written step)")
     if s is not None and n is not None:
