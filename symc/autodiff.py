@@ -11,6 +11,7 @@ steps gets a zero gradient; a variable with no path at all to the cost is
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -104,9 +105,12 @@ def grad(
         )
     single, wrts = _as_list("grad", wrt)
     from .api.convert import constant
-    from .compile import grad_index
 
-    with gc_paused():
+    # the first gradient loads the gradient index's modules: promote their
+    # objects then, and only then (promoting is process-wide)
+    with gc_paused(promote="symc.compile.grad_index" not in sys.modules):
+        from .compile import grad_index
+
         here = user_location()
         index = grad_index.key(cost, wrts, disconnected)
         out = None if index is None else grad_index.lookup(index, here)

@@ -8,6 +8,7 @@ are applied after every output has been computed, so outputs see old values.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -335,7 +336,9 @@ def function(
     if backend == "c" and chosen is None and not _have_compiler():
         backend = "python"
     if backend == "c":
-        with gc_paused(promote=True):  # loads the compile path's modules (long-lived)
+        # the first native build loads the compile path's modules: promote
+        # their objects then, and only then (promoting is process-wide)
+        with gc_paused(promote="symc.compile.native" not in sys.modules):
             from .native import NativeFunction
 
             return NativeFunction(inputs, outs, single, upd, backend, loc, rewrites=opts)
