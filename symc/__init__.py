@@ -15,6 +15,7 @@ compile them to native code::
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
 
 from .config import config
@@ -100,7 +101,9 @@ def __getattr__(name: str) -> Any:
     attr = "Node" if name == "Variable" else name
     from .gcpause import gc_paused
 
-    with gc_paused(promote=True):  # loading symc's modules: long-lived objects, no cycles
+    # loading symc's modules makes long-lived objects and no cycles: no collector
+    # passes meanwhile, and the objects promoted straight to the oldest generation
+    with gc_paused(promote=module not in sys.modules):
         value = getattr(importlib.import_module(module), attr)
     globals()[name] = value
     return value
