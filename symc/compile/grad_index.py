@@ -39,7 +39,7 @@ from ..config import config
 from ..graph.node import Node, apply
 from . import warm
 
-GRAD_INDEX_VERSION = "1"
+GRAD_INDEX_VERSION = "2"
 _FILE = "grad.pickle"
 
 
@@ -94,8 +94,7 @@ def lookup(k: Key, here) -> list[Node] | None:
     if entry is None:
         return None
     try:
-        data = (entry / _FILE).read_bytes()
-        return decode(_Unpickler(io.BytesIO(data)).load(), k.nodes, here)
+        return decode(_load((entry / _FILE).read_bytes()), k.nodes, here)
     except Exception:  # noqa: BLE001 - an entry is a shortcut; any doubt: compute the gradient
         try:
             k.cache.discard(k.parts)  # so that the computed gradient replaces it
@@ -127,9 +126,10 @@ def encode(outs: list[Node], cost_nodes: list[Node], here) -> bytes:
     """The gradient graphs ``outs`` as bytes: their nodes outside ``cost_nodes``, in order.
 
     Each item is ``("ref", line)`` (a node of the cost graph), ``("const",
-    array)`` or ``("apply", op, input items, name, loc)``, where ``loc`` is
-    ``("line", k)`` (the location of cost node ``k``), ``("here",)`` (the
-    ``grad`` call's) or None.
+    array)`` or ``("apply", op number, input items, name, loc)``, where the op
+    number indexes a table of the distinct op objects (graphs share a few)
+    and ``loc`` is ``("line", k)`` (the location of cost node ``k``),
+    ``("here",)`` (the ``grad`` call's) or None.
     """
     line_of = {id(n): k for k, n in enumerate(cost_nodes)}
     loc_line: dict = {}
@@ -138,6 +138,8 @@ def encode(outs: list[Node], cost_nodes: list[Node], here) -> bytes:
         loc_line.setdefault(n.loc, k)
     items: list = []
     at: dict[int, int] = {}
+    ops: list = []
+    op_at: dict[int, int] = {}
 
     def loc_of(n: Node):
         k = loc_line.get(id(n.loc))
@@ -149,44 +151,59 @@ def encode(outs: list[Node], cost_nodes: list[Node], here) -> bytes:
         # piece like -1.0): a process that lacks that node gets the call's line
         return None if n.loc is None else ("here",)
 
-    stack = [(o, False) for o in reversed(outs)]
-    while stack:
-        n, ready = stack.pop()
-        if id(n) in at:
-            continue
-        if id(n) in line_of:
-            at[id(n)] = len(items)
-            items.append(("ref", line_of[id(n)]))
-            continue
-        if not ready:
-            stack.append((n, True))
-            stack.extend((i, False) for i in reversed(n.inputs) if id(i) not in at)
-            continue
+    def item_of(n: Node):
         if n.is_leaf:
             if warm._leaf_kind(n.op) != "const" or n.name is not None:
                 raise _NotIndexable("a new leaf that is not a plain constant")
-            item = ("const", np.asarray(n.op.value))
-        else:
-            if not _ours(type(n.op)) or set(vars(n.op)) != set(warm._field_names(type(n.op))):
-                raise _NotIndexable("an op with state beyond its fields")
-            item = ("apply", n.op, tuple(at[id(i)] for i in n.inputs), n.name, loc_of(n))
-        at[id(n)] = len(items)
-        items.append(item)
+            return ("const", np.asarray(n.op.value))
+        k = op_at.get(id(n.op))
+        if k is None:
+            if not _plain_op(n.op):
+                raise _NotIndexable("an op from outside symc, or with state beyond its fields")
+            k = op_at[id(n.op)] = len(ops)
+            ops.append(n.op)
+        return ("apply", k, tuple([at[id(i)] for i in n.inputs]), n.name, loc_of(n))
+
+    # depth first, each node after its inputs; the cost graph's nodes are leaves here
+    for root in outs:
+        if id(root) in at:
+            continue
+        stack = [(root, iter(root.inputs))]
+        while stack:
+            n, it = stack[-1]
+            for child in it:
+                if id(child) in at:
+                    continue
+                line = line_of.get(id(child))
+                if line is None:
+                    stack.append((child, iter(child.inputs)))
+                    break
+                at[id(child)] = len(items)
+                items.append(("ref", line))
+            else:
+                stack.pop()
+                line = line_of.get(id(n))
+                at[id(n)] = len(items)
+                items.append(("ref", line) if line is not None else item_of(n))
+    # only the op table can hide a graph: it alone goes through the (slower) check
     buf = io.BytesIO()
     pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
     pickler.persistent_id = _no_nodes
     try:
-        pickler.dump((items, [at[id(o)] for o in outs]))
+        pickler.dump(ops)
+        return pickle.dumps(
+            (buf.getvalue(), items, [at[id(o)] for o in outs]), protocol=pickle.HIGHEST_PROTOCOL
+        )
     except (pickle.PicklingError, TypeError, AttributeError) as err:
         raise _NotIndexable(str(err)) from None
-    return buf.getvalue()
 
 
 def decode(data: tuple, cost_nodes: list[Node], here) -> list[Node]:
-    """The gradient graphs of an entry, rebuilt over the cost graph's own nodes."""
+    """The gradient graphs of an entry (as unpickled), rebuilt over the cost graph's own nodes."""
     from ..api.convert import constant
 
-    items, outs = data
+    op_bytes, items, outs = data
+    ops = _load(op_bytes)
     built: list[Node] = []
     for item in items:
         tag = item[0]
@@ -196,14 +213,19 @@ def decode(data: tuple, cost_nodes: list[Node], here) -> list[Node]:
             arr = item[1]
             built.append(constant(arr, dtype=str(arr.dtype)))
         else:
-            _, op, ins, name, loc = item
+            _, k, ins, name, loc = item
             if loc is not None:
                 loc = here if loc[0] == "here" else cost_nodes[loc[1]].loc
-            node = apply(op, tuple(built[i] for i in ins), loc=loc)
+            node = apply(ops[k], tuple(built[i] for i in ins), loc=loc)
             if name is not None and node.name is None:
                 node.name = name
             built.append(node)
     return [built[i] for i in outs]
+
+
+def _load(data: bytes):
+    """Unpickle an entry's bytes, allowing only what an entry may name (see ``_Unpickler``)."""
+    return _Unpickler(io.BytesIO(data)).load()
 
 
 def _no_nodes(obj):
@@ -214,6 +236,18 @@ def _no_nodes(obj):
 
 def _ours(cls: type) -> bool:
     return cls.__module__.startswith("symc.")
+
+
+_FIELD_SETS: dict = {}  # op class -> its field names (a set), or None when not symc's
+
+
+def _plain_op(op) -> bool:
+    """Whether ``op`` is a symc op whose state is its fields and nothing more."""
+    cls = type(op)
+    names = _FIELD_SETS.get(cls, False)
+    if names is False:
+        names = _FIELD_SETS[cls] = set(warm._field_names(cls)) if _ours(cls) else None
+    return names is not None and vars(op).keys() == names
 
 
 # what an entry may name: symc's classes, NumPy's array and dtype rebuilding, plain builtins

@@ -65,6 +65,7 @@ class _Hasher:
         self.ids: dict[int, int] = {}
         self.lines: list[str] = []
         self.nodes: list = []  # the nodes, by line
+        self.op_text: dict[int, str] = {}  # id(op) -> its text: graphs share few op objects
         self.shared: list = []  # shared leaves, in order of first appearance
         self.free = 0
 
@@ -101,7 +102,10 @@ class _Hasher:
         if kind == "const":
             return head + "const " + self.value(op.value)
         ins = ",".join([str(self.ids[id(i)]) for i in n.inputs])
-        return head + f"{self.value(op)} ({ins})"
+        text = self.op_text.get(id(op))
+        if text is None:
+            text = self.op_text[id(op)] = self.value(op)
+        return head + f"{text} ({ins})"
 
     def value(self, v) -> str:
         """A parameter's text: exact for the types listed here, Unhashable otherwise."""

@@ -63,7 +63,7 @@ def test_an_entry_rebuilds_the_very_nodes_it_recorded(build):
     key = grad_index.key(cost, wrts, "zero")
     assert key is not None
     data = grad_index.encode(grads, key.nodes, here)
-    again = grad_index.decode(grad_index._Unpickler(io.BytesIO(data)).load(), key.nodes, here)
+    again = grad_index.decode(grad_index._load(data), key.nodes, here)
     assert all(a is b for a, b in zip(again, grads, strict=True))
 
 
