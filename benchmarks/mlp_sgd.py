@@ -76,7 +76,7 @@ def numpy_step(params, x, t):
     return loss
 
 
-def numpy_products(params, x, t):
+def numpy_products(params, x):
     """The NumPy step's five matrix products alone, on operands of a real step.
 
     Timed beside the steps, this is the floor of any step that calls the same
@@ -197,7 +197,7 @@ def child_paired(blocks: int) -> None:
     """symc and NumPy in one process, blocks of steps alternating (see ``h.time_paired``)."""
     x, t, params = data()
     steps = {k: _make(k, x, t, [p.copy() for p in params])[0] for k in ("symc", "numpy")}
-    steps["products"] = numpy_products([p.copy() for p in params], x, t)
+    steps["products"] = numpy_products([p.copy() for p in params], x)
     h.report(**h.time_paired(steps, blocks, STEPS))
 
 

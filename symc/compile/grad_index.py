@@ -29,7 +29,6 @@ index, the gradient is computed.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import pickle
 
@@ -78,11 +77,10 @@ def key(cost: Node, wrts: list[Node], disconnected: str) -> Key | None:
             return None
     except (CodegenError, OSError):
         return None
-    graph = "\n".join(hasher.lines) + f"\ncost {hasher.ids[id(cost)]}\nwrt {at}\n{disconnected}"
     parts = {
         "kind": "grad",
         "grad_index_version": GRAD_INDEX_VERSION,
-        "graph_sha256": hashlib.sha256(graph.encode()).hexdigest(),
+        "graph_sha256": hasher.digest(f"\ncost {hasher.ids[id(cost)]}\nwrt {at}\n{disconnected}"),
         **env,
     }
     return Key(cache, parts, hasher.nodes)

@@ -69,6 +69,10 @@ class _Hasher:
         self.shared: list = []  # shared leaves, in order of first appearance
         self.free = 0
 
+    def digest(self, tail: str) -> str:
+        """The SHA-256 of the lines so far and ``tail`` (what the graph's roots are)."""
+        return hashlib.sha256(("\n".join(self.lines) + tail).encode()).hexdigest()
+
     def node(self, root) -> int:
         """The number of ``root``'s line, serializing its graph first (iteratively)."""
         stack = [(root, False)]
@@ -338,11 +342,10 @@ def index_key(inputs, outputs, updates, single, rewrites, toolchain) -> Key | No
         env = environment_parts()
     except Unhashable:
         return None
-    graph = "\n".join(hasher.lines) + f"\nout {outs}\nupdates {upd}\nsingle {bool(single)}"
     parts = {
         "kind": "index",
         "index_version": INDEX_VERSION,
-        "graph_sha256": hashlib.sha256(graph.encode()).hexdigest(),
+        "graph_sha256": hasher.digest(f"\nout {outs}\nupdates {upd}\nsingle {bool(single)}"),
         "rewrites": repr(sorted((rewrites or {}).items())),
         **env,
         **toolchain.key_parts(with_blas=True),

@@ -297,7 +297,7 @@ def test_a_kernel_that_links_blas_opens_it_lazily_first(tmp_path):
     cold = compile_fresh(tmp_path, gemv)
     assert cold._loaded.link_first == (blas,)
     assert load_c._OPENED[blas] is not None
-    (entry,) = [e for e in index_entries(tmp_path)]
+    (entry,) = index_entries(tmp_path)
     assert json.loads((entry / "index.json").read_text())["link_first"] == [blas]
     warm = compile_fresh(tmp_path, gemv)
     assert warm._loaded.timings == {"index": True} and warm._loaded.link_first == (blas,)
